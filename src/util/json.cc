@@ -1,0 +1,309 @@
+// json.cc: recursive-descent JSON parser with bounded depth and exact error offsets.
+#include "util/json.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace edgebert {
+
+Json Json::Bool(bool b) { Json j; j.type_ = Type::kBool; j.bool_ = b; return j; }
+Json Json::Number(double d) { Json j; j.type_ = Type::kNumber; j.num_ = d; return j; }
+Json Json::String(std::string s) {
+  Json j; j.type_ = Type::kString; j.str_ = std::make_shared<const std::string>(std::move(s)); return j;
+}
+Json Json::MakeArray(Array a) {
+  Json j; j.type_ = Type::kArray; j.arr_ = std::make_shared<const Array>(std::move(a)); return j;
+}
+Json Json::MakeObject(Object o) {
+  Json j; j.type_ = Type::kObject; j.obj_ = std::make_shared<const Object>(std::move(o)); return j;
+}
+
+int64_t Json::as_int(int64_t dflt) const {
+  if (!is_number() || !std::isfinite(num_) || std::floor(num_) != num_) return dflt;
+  if (num_ < -9.2e18 || num_ > 9.2e18) return dflt;
+  return static_cast<int64_t>(num_);
+}
+
+const std::string& Json::as_string() const {
+  static const std::string kEmpty;
+  return is_string() ? *str_ : kEmpty;
+}
+const Json::Array& Json::as_array() const {
+  static const Array kEmpty;
+  return is_array() ? *arr_ : kEmpty;
+}
+const Json::Object& Json::as_object() const {
+  static const Object kEmpty;
+  return is_object() ? *obj_ : kEmpty;
+}
+size_t Json::size() const {
+  if (is_array()) return arr_->size();
+  if (is_object()) return obj_->size();
+  return 0;
+}
+
+const Json* Json::Find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  const Json* found = nullptr;
+  for (const auto& kv : *obj_) {
+    if (kv.first == key) found = &kv.second;
+  }
+  return found;
+}
+
+namespace {
+
+class Parser {
+ public:
+  Parser(std::string_view text, const JsonParseOptions& opts) : s_(text), opts_(opts) {}
+
+  Result<Json> ParseDocument() {
+    SkipSpace();
+    Json v;
+    EB_RETURN_IF_ERROR(ParseValue(0, &v));
+    SkipSpace();
+    if (pos_ != s_.size()) return Error("unexpected trailing data");
+    return v;
+  }
+
+ private:
+  Status Error(const std::string& what) const {
+    return CorruptData("JSON parse error at byte " + std::to_string(pos_) + ": " + what);
+  }
+
+  void SkipSpace() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  }
+
+  bool Consume(std::string_view lit) {
+    if (s_.substr(pos_, lit.size()) == lit) { pos_ += lit.size(); return true; }
+    return false;
+  }
+
+  Status ParseValue(int depth, Json* out) {
+    if (depth > opts_.max_depth) return Error("nesting deeper than " + std::to_string(opts_.max_depth));
+    if (pos_ >= s_.size()) return Error("unexpected end of input");
+    char c = s_[pos_];
+    if (c == '{') return ParseObject(depth, out);
+    if (c == '[') return ParseArray(depth, out);
+    if (c == '"') {
+      std::string str;
+      EB_RETURN_IF_ERROR(ParseString(&str));
+      *out = Json::String(std::move(str));
+      return Status::Ok();
+    }
+    if (Consume("true")) { *out = Json::Bool(true); return Status::Ok(); }
+    if (Consume("false")) { *out = Json::Bool(false); return Status::Ok(); }
+    if (Consume("null")) { *out = Json(); return Status::Ok(); }
+    if (Consume("NaN")) { *out = Json::Number(NAN); return Status::Ok(); }
+    if (Consume("Infinity")) { *out = Json::Number(INFINITY); return Status::Ok(); }
+    if (Consume("-Infinity")) { *out = Json::Number(-INFINITY); return Status::Ok(); }
+    if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(out);
+    return Error(std::string("unexpected character '") + c + "'");
+  }
+
+  Status ParseNumber(Json* out) {
+    size_t start = pos_;
+    if (s_[pos_] == '-') ++pos_;
+    auto digits = [&] { size_t d = pos_; while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_; return pos_ - d; };
+    if (pos_ < s_.size() && s_[pos_] == '0') ++pos_;
+    else if (digits() == 0) return Error("invalid number");
+    if (pos_ < s_.size() && s_[pos_] == '.') { ++pos_; if (digits() == 0) return Error("invalid number fraction"); }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      if (digits() == 0) return Error("invalid number exponent");
+    }
+    // strtod needs a terminated buffer; numbers are short.
+    std::string tmp(s_.substr(start, pos_ - start));
+    *out = Json::Number(std::strtod(tmp.c_str(), nullptr));
+    return Status::Ok();
+  }
+
+  static void AppendUtf8(uint32_t cp, std::string* out) {
+    if (cp < 0x80) { out->push_back(static_cast<char>(cp)); }
+    else if (cp < 0x800) { out->push_back(static_cast<char>(0xC0 | (cp >> 6))); out->push_back(static_cast<char>(0x80 | (cp & 0x3F))); }
+    else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  Status ParseHex4(uint32_t* cp) {
+    if (pos_ + 4 > s_.size()) return Error("truncated \\u escape");
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char h = s_[pos_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= static_cast<uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f') v |= static_cast<uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') v |= static_cast<uint32_t>(h - 'A' + 10);
+      else return Error("invalid hex digit in \\u escape");
+    }
+    *cp = v;
+    return Status::Ok();
+  }
+
+  Status ParseString(std::string* out) {
+    ++pos_;  // opening quote
+    while (true) {
+      if (pos_ >= s_.size()) return Error("unterminated string");
+      unsigned char c = static_cast<unsigned char>(s_[pos_]);
+      if (c == '"') { ++pos_; return Status::Ok(); }
+      if (c < 0x20) return Error("control character in string");
+      if (c == '\\') {
+        ++pos_;
+        if (pos_ >= s_.size()) return Error("unterminated escape");
+        char e = s_[pos_++];
+        switch (e) {
+          case '"': out->push_back('"'); break;
+          case '\\': out->push_back('\\'); break;
+          case '/': out->push_back('/'); break;
+          case 'b': out->push_back('\b'); break;
+          case 'f': out->push_back('\f'); break;
+          case 'n': out->push_back('\n'); break;
+          case 'r': out->push_back('\r'); break;
+          case 't': out->push_back('\t'); break;
+          case 'u': {
+            uint32_t cp = 0;
+            EB_RETURN_IF_ERROR(ParseHex4(&cp));
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+              // A high surrogate must pair with a low one; a lone one becomes U+FFFD as Python does
+              // not allow it in valid UTF-8 either.
+              if (s_.substr(pos_, 2) == "\\u") {
+                size_t save = pos_;
+                pos_ += 2;
+                uint32_t lo = 0;
+                EB_RETURN_IF_ERROR(ParseHex4(&lo));
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                  cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                } else {
+                  pos_ = save;
+                  cp = 0xFFFD;
+                }
+              } else {
+                cp = 0xFFFD;
+              }
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+              cp = 0xFFFD;
+            }
+            AppendUtf8(cp, out);
+            break;
+          }
+          default: return Error(std::string("invalid escape '\\") + e + "'");
+        }
+        continue;
+      }
+      // Validate one UTF-8 sequence (shortest form, no surrogates, <= U+10FFFF).
+      size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+      if (len == 0 || pos_ + len > s_.size()) return Error("invalid UTF-8 in string");
+      for (size_t i = 1; i < len; ++i) {
+        unsigned char cc = static_cast<unsigned char>(s_[pos_ + i]);
+        if ((cc & 0xC0) != 0x80) return Error("invalid UTF-8 in string");
+      }
+      unsigned char c1 = len > 1 ? static_cast<unsigned char>(s_[pos_ + 1]) : 0;
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90)) {
+        return Error("invalid UTF-8 in string");
+      }
+      out->append(s_.data() + pos_, len);
+      pos_ += len;
+    }
+  }
+
+  Status ParseArray(int depth, Json* out) {
+    ++pos_;
+    Json::Array items;
+    SkipSpace();
+    if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; *out = Json::MakeArray(std::move(items)); return Status::Ok(); }
+    while (true) {
+      SkipSpace();
+      Json v;
+      EB_RETURN_IF_ERROR(ParseValue(depth + 1, &v));
+      items.push_back(std::move(v));
+      SkipSpace();
+      if (pos_ >= s_.size()) return Error("unterminated array");
+      if (s_[pos_] == ',') { ++pos_; continue; }
+      if (s_[pos_] == ']') { ++pos_; break; }
+      return Error("expected ',' or ']' in array");
+    }
+    *out = Json::MakeArray(std::move(items));
+    return Status::Ok();
+  }
+
+  Status ParseObject(int depth, Json* out) {
+    ++pos_;
+    Json::Object members;
+    SkipSpace();
+    if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; *out = Json::MakeObject(std::move(members)); return Status::Ok(); }
+    while (true) {
+      SkipSpace();
+      if (pos_ >= s_.size() || s_[pos_] != '"') return Error("expected a string key in object");
+      std::string key;
+      EB_RETURN_IF_ERROR(ParseString(&key));
+      SkipSpace();
+      if (pos_ >= s_.size() || s_[pos_] != ':') return Error("expected ':' after object key");
+      ++pos_;
+      SkipSpace();
+      Json v;
+      EB_RETURN_IF_ERROR(ParseValue(depth + 1, &v));
+      members.emplace_back(std::move(key), std::move(v));
+      SkipSpace();
+      if (pos_ >= s_.size()) return Error("unterminated object");
+      if (s_[pos_] == ',') { ++pos_; continue; }
+      if (s_[pos_] == '}') { ++pos_; break; }
+      return Error("expected ',' or '}' in object");
+    }
+    *out = Json::MakeObject(std::move(members));
+    return Status::Ok();
+  }
+
+  std::string_view s_;
+  JsonParseOptions opts_;
+  size_t pos_ = 0;
+};
+
+const Json* Member(const Json& obj, std::string_view key) { return obj.Find(key); }
+
+std::string KeyName(std::string_view what, std::string_view key) {
+  return std::string(what) + ": '" + std::string(key) + "'";
+}
+
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text, const JsonParseOptions& opts) {
+  return Parser(text, opts).ParseDocument();
+}
+
+Result<int64_t> GetInt(const Json& obj, std::string_view key, std::string_view what) {
+  const Json* v = Member(obj, key);
+  if (!v) return NotFound(KeyName(what, key) + " is missing");
+  if (!v->is_number() || v->as_int(-1) != v->as_int(-2)) return InvalidArgument(KeyName(what, key) + " must be an integer");
+  return v->as_int();
+}
+Result<double> GetDouble(const Json& obj, std::string_view key, std::string_view what) {
+  const Json* v = Member(obj, key);
+  if (!v) return NotFound(KeyName(what, key) + " is missing");
+  if (!v->is_number()) return InvalidArgument(KeyName(what, key) + " must be a number");
+  return v->as_double();
+}
+Result<std::string> GetString(const Json& obj, std::string_view key, std::string_view what) {
+  const Json* v = Member(obj, key);
+  if (!v) return NotFound(KeyName(what, key) + " is missing");
+  if (!v->is_string()) return InvalidArgument(KeyName(what, key) + " must be a string");
+  return v->as_string();
+}
+Result<bool> GetBool(const Json& obj, std::string_view key, std::string_view what) {
+  const Json* v = Member(obj, key);
+  if (!v) return NotFound(KeyName(what, key) + " is missing");
+  if (!v->is_bool()) return InvalidArgument(KeyName(what, key) + " must be true or false");
+  return v->as_bool();
+}
+
+}  // namespace edgebert

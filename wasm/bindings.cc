@@ -1,0 +1,24 @@
+// bindings.cc: the C ABI the JS side calls. Every export returns a status code or a handle;
+// nothing throws across the boundary, and the last error's message is kept for eb_last_error().
+#include <emscripten/emscripten.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "edgebert.h"
+
+namespace {
+std::string g_last_error;
+}  // namespace
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE const char* eb_version() { return edgebert::Version(); }
+
+// The message of the last failed call ("" when the last call succeeded).
+EMSCRIPTEN_KEEPALIVE const char* eb_last_error() { return g_last_error.c_str(); }
+
+EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) { return std::malloc(n); }
+EMSCRIPTEN_KEEPALIVE void eb_free(void* p) { std::free(p); }
+
+}  // extern "C"
