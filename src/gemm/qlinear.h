@@ -1,0 +1,57 @@
+// qlinear.h: the int8 Linear layer the encoder calls: y = x W^T + b with int8 weights.
+//
+// Glossary (gemmlowp's words, used throughout src/gemm/):
+//   lhs   = activations x, m rows (tokens) by k (depth = in_features), quantized per row at run time
+//           to uint8 with a per-row scale and zero point (asymmetric).
+//   rhs   = weights W, n (width = out_features) by k, int8 symmetric per output channel (scale only).
+//   depth = k, the reduction dimension; int32 accumulation.
+//   output stage: y[r][c] = x_scale[r] * w_scale[c] * (acc[r][c] - x_zero[r] * colsum(W)[c]) + bias[c]
+//
+// This header is the contract between the encoder (src/encoder/) and the kernels (src/gemm/); how
+// the product is computed (scalar reference, gemmlowp with SSE4 or our WASM SIMD128 kernel) is an
+// implementation choice behind it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "util/status.h"
+
+namespace edgebert {
+
+// Weights of one Linear layer for the int8 path. The pointers are views (usually into the model
+// buffer); they must outlive the QLinearWeights.
+struct QLinearWeights {
+  int n = 0;                          // out_features
+  int k = 0;                          // in_features
+  const int8_t* weight = nullptr;     // (n, k) row-major, symmetric int8, values in [-127, 127]
+  const float* scale = nullptr;       // (n) per-output-channel dequantization scale
+  const float* bias = nullptr;        // (n) fp32, may be null
+  std::shared_ptr<const void> prepared;  // implementation data made by PrepareQLinear (e.g. packed rhs)
+};
+
+// Derives whatever the fast path needs from the weights (packing, column sums); call once at load.
+Status PrepareQLinear(QLinearWeights* w);
+
+// y (m, n) = x (m, k) W^T + bias, with x quantized per row to uint8. `scratch` is reused between calls
+// to avoid allocations on the hot path. Precondition: PrepareQLinear(&w) succeeded.
+struct QLinearScratch {
+  std::vector<uint8_t> x_q;
+  std::vector<float> x_scale;
+  std::vector<int32_t> x_zero;
+  std::vector<int32_t> acc;
+};
+void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
+
+// The scalar reference for QLinear: same quantization, plain loops. Tests compare against it.
+void QLinearReference(const float* x, int m, const QLinearWeights& w, float* y);
+
+// Quantizes one row of k floats to uint8 with an asymmetric scale/zero point covering [min, max]
+// (range widened to include 0 so zero is exact). Shared by QLinear and its reference.
+void QuantizeRowU8(const float* x, int k, uint8_t* q, float* scale, int32_t* zero);
+
+// Quantizes weights (n, k) row-major fp32 to symmetric int8 per output row: scale = max|w| / 127.
+void QuantizeWeightsPerChannel(const float* w, int n, int k, int8_t* q, float* scale);
+
+}  // namespace edgebert
