@@ -9,6 +9,10 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# Dependencies first (idempotent; returns at once when everything is present).
+if [ "${EDGEBERT_SKIP_SETUP:-0}" != 1 ]; then bash "$ROOT/scripts/setup.sh" || exit 1; fi
+mkdir -p "$ROOT/build"
+
 flavours=(native asan wasm)
 if [ "${1:-}" = "--quick" ]; then flavours=(native); fi
 
