@@ -31,16 +31,25 @@ struct QLinearWeights {
   std::shared_ptr<const void> prepared;  // implementation data made by PrepareQLinear (e.g. packed rhs)
 };
 
-// Derives whatever the fast path needs from the weights (packing, column sums); call once at load.
+// Derives whatever the fast path needs from the weights; call once at load. It stores the weights as
+// uint8 (w + 128) packed in gemmlowp's layout for this build's kernel, with their sums, in
+// w->prepared (about n * k bytes); the int8 source is not read again. Fails on n or k <= 0, missing
+// weight or scale pointers, or k > kQLinearMaxDepth.
 Status PrepareQLinear(QLinearWeights* w);
+
+// Largest in_features: raw uint8 products summed over k must fit in int32 (255 * 255 * k < 2^31).
+constexpr int kQLinearMaxDepth = 32768;
 
 // y (m, n) = x (m, k) W^T + bias, with x quantized per row to uint8. `scratch` is reused between calls
 // to avoid allocations on the hot path. Precondition: PrepareQLinear(&w) succeeded.
+class GemmU8Scratch;
 struct QLinearScratch {
-  std::vector<uint8_t> x_q;
-  std::vector<float> x_scale;
-  std::vector<int32_t> x_zero;
-  std::vector<int32_t> acc;
+  std::vector<uint8_t> x_q;        // (m, k) quantized activations
+  std::vector<float> x_scale;      // (m)
+  std::vector<int32_t> x_zero;     // (m)
+  std::vector<int32_t> acc;        // unused by the gemmlowp path (kept for compatibility)
+  std::vector<int32_t> x_offset;   // (m) = -x_zero, gemmlowp's per-column rhs offset
+  std::shared_ptr<GemmU8Scratch> gemm;  // packed activations and int32 block, made on first use
 };
 void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
 

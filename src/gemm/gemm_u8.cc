@@ -1,0 +1,269 @@
+// gemm_u8.cc: the gemmlowp driver behind GemmU8*: prepacked weights, per-call packed activations,
+// kernel runs over cache-sized blocks, and a fused unpack that applies offsets and the output stage.
+#include "gemm/gemm_u8.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+// map.h first: gemmlowp's internal headers use MapOrder without including it.
+#include <gemmlowp/public/map.h>
+#include <gemmlowp/internal/allocator.h>
+#include <gemmlowp/internal/block_params.h>
+#include <gemmlowp/internal/kernel_default.h>
+#include <gemmlowp/internal/pack.h>
+#include <gemmlowp/public/bit_depth.h>
+
+#include "gemm/kernel_wasmsimd.h"
+
+namespace edgebert {
+namespace {
+
+// Why the kernel is named here rather than through gemmlowp's DefaultKernel: kernel_default.h already
+// specializes DefaultKernelImpl<false, true, false> (uint8 operands) as ReferenceKernel on every
+// platform without a kernel, wasm included, so a second specialization would not compile. gemmlowp's
+// lower-level entry points take the kernel as an argument instead, and so does this driver.
+#if defined(__wasm_simd128__)
+using Kernel = WasmSimd128_Kernel8x4Depth2;
+#else
+using Kernel = gemmlowp::DefaultKernel<gemmlowp::DefaultL8R8BitDepthParams>;
+#endif
+using Format = Kernel::Format;
+using PackedLhs = gemmlowp::PackedSideBlock<Format::Lhs>;
+using PackedRhs = gemmlowp::PackedSideBlock<Format::Rhs>;
+
+const Kernel& TheKernel() {
+  static const Kernel kernel;
+  return kernel;
+}
+
+// Every kernel run is a separate, non-inlined call through gemmlowp's KernelBase interface, as in
+// gemmlowp's own ComputeRun, for two reasons:
+//  - gemmlowp's x86 asm kernels modify registers they declare as inputs (run_depth_cells in
+//    SSE4_64_Kernel12x4Depth2), which is only harmless when Run() is not inlined into the caller;
+//    inlined at -O3 it crashed here. noipa keeps GCC from cloning or devirtualizing this call.
+//  - in wasm, V8 replaces its baseline code of a function by optimized code only when the function
+//    is entered again; a short function entered once per block gets there within the first call.
+#if defined(__GNUC__) && !defined(__clang__)
+#define EB_KERNEL_CALL __attribute__((noinline, noipa))
+#else
+#define EB_KERNEL_CALL __attribute__((noinline))
+#endif
+EB_KERNEL_CALL void RunKernel(const gemmlowp::KernelBase& kernel, int32_t* dst, int dst_col_stride,
+                              const uint8_t* lhs, const uint8_t* rhs, int start_depth, int depth) {
+  kernel.Run(dst, 1, dst_col_stride, lhs, rhs, start_depth, depth);
+}
+
+// Depth per kernel run ("l1 depth"). Whole depth up to 1024, else equal blocks of at most 1024:
+// a run then reads <= 8 KB of lhs and 4 KB of rhs (8x4 kernel), and the int32 result is revisited
+// only ceil(k / 1024) times.
+int ChooseL1Depth(int k) {
+  constexpr int kMaxL1Depth = 1024;
+  const int blocks = gemmlowp::CeilQuotient(k, kMaxL1Depth);
+  return gemmlowp::RoundUp<gemmlowp::kRegisterSize>(gemmlowp::CeilQuotient(k, blocks));
+}
+
+// Rows (channels) per pass of the driver: their weights, at one l1 depth, stay in L1 (<= 32 KB) while
+// every token block streams past them.
+int ChooseChunkRows(int l1_depth, int padded_rows) {
+  constexpr int kL1BytesForLhs = 32 * 1024;
+  int rows = gemmlowp::RoundDown<Format::kRows>(kL1BytesForLhs / l1_depth);
+  rows = std::max(rows, static_cast<int>(Format::kRows));
+  return std::min(rows, padded_rows);
+}
+
+}  // namespace
+
+struct PackedWeightsU8::Impl {
+  int n = 0;
+  int k = 0;
+  int chunk_rows = 0;
+  gemmlowp::BlockParams params{};
+  gemmlowp::Allocator allocator;  // owns the packed bytes and sums; committed for our lifetime
+  std::unique_ptr<PackedLhs> packed;
+  const uint8_t* data = nullptr;  // start of the packed bytes
+
+  ~Impl() {
+    if (packed) {
+      packed.reset();
+      allocator.Decommit();
+    }
+  }
+};
+
+struct GemmU8Scratch::Impl {
+  gemmlowp::Allocator allocator;  // reserved and committed per call; keeps its storage between calls
+};
+
+GemmU8Scratch::GemmU8Scratch() : impl_(new Impl) {}
+GemmU8Scratch::~GemmU8Scratch() = default;
+
+const char* GemmU8KernelName() { return TheKernel().Name(); }
+
+PackedWeightsU8::PackedWeightsU8(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PackedWeightsU8::~PackedWeightsU8() = default;
+int PackedWeightsU8::n() const { return impl_->n; }
+int PackedWeightsU8::k() const { return impl_->k; }
+
+std::unique_ptr<PackedWeightsU8> PackedWeightsU8::Pack(const uint8_t* w, int n, int k) {
+  assert(n > 0 && k > 0);
+  auto impl = std::make_unique<Impl>();
+  impl->n = n;
+  impl->k = k;
+  gemmlowp::BlockParams& p = impl->params;
+  p.l2_rows = gemmlowp::RoundUp<Format::kRows>(n);
+  p.l2_depth = gemmlowp::RoundUp<gemmlowp::kRegisterSize>(k);
+  p.l1_depth = ChooseL1Depth(k);
+  p.l1_rows = p.l2_rows;  // packing order depends only on l2 width and l1 depth, not on l1 rows
+  p.l2_cols = p.l1_cols = Format::kCols;  // set per call for the activations
+  impl->chunk_rows = ChooseChunkRows(p.l1_depth, p.l2_rows);
+  impl->packed = std::make_unique<PackedLhs>(gemmlowp::Side::Lhs, &impl->allocator, p);
+  impl->allocator.Commit();
+  gemmlowp::PackLhs(impl->packed.get(),
+                    gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor>(w, n, k));
+  impl->packed->seek_run(0, 0);
+  impl->data = impl->packed->current_data();
+  return std::unique_ptr<PackedWeightsU8>(new PackedWeightsU8(std::move(impl)));
+}
+
+namespace {
+
+// Where the run starting at (width, depth) begins in a packed side block: the same formula as
+// gemmlowp::PackedSideBlock::seek_run, without its mutable cursor, so that one PackedWeightsU8 can
+// serve several threads at once.
+size_t RunOffset(int l2_width, const gemmlowp::BlockParams& p, int start_width, int start_depth) {
+  const int run_depth = std::min(p.l1_depth, p.l2_depth - start_depth);
+  return static_cast<size_t>(l2_width) * start_depth + static_cast<size_t>(start_width) * run_depth;
+}
+
+// Runs the product over all m tokens and hands each finished block of rows [r0, r0 + rows) x all
+// tokens to `unpack`, with acc(c, r) at acc[c * acc_stride + r] (column-major, gemmlowp's packed
+// result layout) and the packed sums of each slice.
+template <typename Unpack>
+void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, gemmlowp::Allocator* allocator,
+             const Unpack& unpack) {
+  assert(m > 0);
+  gemmlowp::BlockParams p = w.params;
+  p.l2_cols = p.l1_cols = gemmlowp::RoundUp<Format::kCols>(m);
+  const int chunk_rows = w.chunk_rows;
+
+  PackedRhs packed_x(gemmlowp::Side::Rhs, allocator, p);
+  const gemmlowp::Allocator::Handle acc_handle =
+      allocator->Reserve<int32_t>(static_cast<size_t>(chunk_rows) * p.l2_cols);
+  allocator->Commit();
+  int32_t* acc = allocator->GetPointer<int32_t>(acc_handle);
+
+  // The activations are gemmlowp's rhs: (k x m) column-major with stride k is x (m, k) row-major.
+  gemmlowp::PackRhs(&packed_x,
+                    gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::ColMajor>(x, w.k, m, w.k));
+
+  const gemmlowp::KernelBase& kernel = TheKernel();
+  const int depth = gemmlowp::RoundUp<Format::kDepth>(w.k);
+  const int32_t* w_sums = w.packed->sums_of_each_slice();
+  const int32_t* x_sums = packed_x.sums_of_each_slice();
+  packed_x.seek_run(0, 0);
+  const uint8_t* x_base = packed_x.current_data();
+  for (int r0 = 0; r0 < p.l2_rows; r0 += chunk_rows) {
+    const int rows = std::min(chunk_rows, p.l2_rows - r0);
+    for (int d = 0; d < depth; d += p.l1_depth) {
+      const int ds = std::min(p.l1_depth, depth - d);
+      for (int c = 0; c < p.l2_cols; c += Format::kCols) {
+        const uint8_t* x_run = x_base + RunOffset(p.l2_cols, p, c, d);
+        for (int r = 0; r < rows; r += Format::kRows) {
+          RunKernel(kernel, acc + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
+                    w.data + RunOffset(p.l2_rows, p, r0 + r, d), x_run, d, ds);
+        }
+      }
+    }
+    unpack(r0, std::min(rows, w.n - r0), acc, chunk_rows, w_sums + r0, x_sums, m);
+  }
+  allocator->Decommit();
+}
+
+// Offsets, from gemmlowp's sums of each slice (Sx = sum_d x(i, d), Sw = sum_d w(j, d)):
+//   sum_d (x + xo)(w + wo) = acc + wo * Sx + xo * Sw + k * xo * wo
+//                          = acc + A_i + xo_i * Sw_j     with A_i = wo * (Sx_i + k * xo_i).
+struct UnpackToInt32 {
+  const int32_t* x_offset;
+  int32_t w_offset;
+  int k;
+  int n;
+  int32_t* out;
+
+  void operator()(int r0, int rows, const int32_t* acc, int acc_stride, const int32_t* w_sums,
+                  const int32_t* x_sums, int m) const {
+    for (int i = 0; i < m; ++i) {
+      const int32_t a = w_offset * (x_sums[i] + k * x_offset[i]);
+      const int32_t xo = x_offset[i];
+      const int32_t* __restrict src = acc + static_cast<size_t>(i) * acc_stride;
+      int32_t* __restrict dst = out + static_cast<size_t>(i) * n + r0;
+      for (int j = 0; j < rows; ++j) dst[j] = src[j] + a + xo * w_sums[j];
+    }
+  }
+};
+
+struct UnpackDequantize {
+  const int32_t* x_offset;
+  const float* x_scale;
+  int32_t w_offset;
+  const float* w_scale;
+  const float* bias;
+  int k;
+  int n;
+  float* out;
+
+  void operator()(int r0, int rows, const int32_t* acc, int acc_stride, const int32_t* w_sums,
+                  const int32_t* x_sums, int m) const {
+    const float* __restrict ws = w_scale + r0;
+    for (int i = 0; i < m; ++i) {
+      const int32_t a = w_offset * (x_sums[i] + k * x_offset[i]);
+      const int32_t xo = x_offset[i];
+      const float xs = x_scale[i];
+      const int32_t* __restrict src = acc + static_cast<size_t>(i) * acc_stride;
+      float* __restrict dst = out + static_cast<size_t>(i) * n + r0;
+      if (bias) {
+        const float* __restrict b = bias + r0;
+        for (int j = 0; j < rows; ++j) {
+          dst[j] = (xs * ws[j]) * static_cast<float>(src[j] + a + xo * w_sums[j]) + b[j];
+        }
+      } else {
+        for (int j = 0; j < rows; ++j) {
+          dst[j] = (xs * ws[j]) * static_cast<float>(src[j] + a + xo * w_sums[j]) + 0.f;
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void GemmU8ToInt32(const uint8_t* x, const int32_t* x_offset, int m, const PackedWeightsU8& w,
+                   int32_t w_offset, int32_t* out, GemmU8Scratch* scratch) {
+  if (m <= 0) return;
+  const UnpackToInt32 unpack{x_offset, w_offset, w.k(), w.n(), out};
+  RunGemm(x, m, w.impl(), &scratch->impl()->allocator, unpack);
+}
+
+void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
+                      const PackedWeightsU8& w, int32_t w_offset, const float* w_scale,
+                      const float* bias, float* out, GemmU8Scratch* scratch) {
+  if (m <= 0) return;
+  const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out};
+  RunGemm(x, m, w.impl(), &scratch->impl()->allocator, unpack);
+}
+
+void GemmU8ToInt32Reference(const uint8_t* x, const int32_t* x_offset, int m, const uint8_t* w,
+                            int n, int k, int32_t w_offset, int32_t* out) {
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      int32_t acc = 0;
+      for (int d = 0; d < k; ++d) {
+        acc += (static_cast<int32_t>(x[static_cast<size_t>(i) * k + d]) + x_offset[i]) *
+               (static_cast<int32_t>(w[static_cast<size_t>(j) * k + d]) + w_offset);
+      }
+      out[static_cast<size_t>(i) * n + j] = acc;
+    }
+  }
+}
+
+}  // namespace edgebert

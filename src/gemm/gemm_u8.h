@@ -1,0 +1,72 @@
+// gemm_u8.h: uint8 GEMM with zero-point offsets over gemmlowp, with the weights packed once at load.
+//
+// Words (gemmlowp's, see qlinear.h): the weights are gemmlowp's lhs (rows = n output channels), the
+// activations its rhs (columns = m tokens), depth = k. The product for token i and channel j is
+//   acc(i, j) = sum_d (x(i, d) + x_offset[i]) * (w(j, d) + w_offset)      exact in int32
+// with x (m, k) and w (n, k) row-major uint8. Results are written as out (m, n) row-major, which is
+// gemmlowp's (n x m) column-major result, so no transposition happens anywhere.
+//
+// How it runs: gemmlowp packs the weights once (PackedWeightsU8::Pack) and the activations per call
+// with its own packing code; a gemmlowp kernel (gemmlowp::KernelBase) computes raw uint8 products
+// per block; the offsets are applied afterwards from the packed sums of each slice, fused with the
+// output stage (int32 out, or fp32 dequantization with per-token and per-channel scales and a bias)
+// in one pass over the int32 block while it is hot in cache. The kernel is chosen at compile time:
+// our SIMD128 kernel in wasm builds (kernel_wasmsimd.h), gemmlowp's default kernel elsewhere
+// (SSE4_64_Kernel12x4Depth2 on x86-64).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace edgebert {
+
+// Name of the kernel GemmU8* runs in this build (for benchmarks and logs).
+const char* GemmU8KernelName();
+
+// Weights w (n, k) row-major uint8, packed in gemmlowp's layout for this build's kernel.
+class PackedWeightsU8 {
+ public:
+  // Packs w; the source may be freed afterwards. n, k > 0 (asserted: callers validate shapes).
+  static std::unique_ptr<PackedWeightsU8> Pack(const uint8_t* w, int n, int k);
+  ~PackedWeightsU8();
+
+  int n() const;
+  int k() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit PackedWeightsU8(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Per-call working memory (packed activations, one int32 block), reused between calls so that the
+// hot path does not allocate once it has seen the largest m. Not thread-safe: one per thread.
+class GemmU8Scratch {
+ public:
+  GemmU8Scratch();
+  ~GemmU8Scratch();
+  struct Impl;
+  Impl* impl() { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// out (m, n) row-major int32 = sum_d (x(i, d) + x_offset[i]) * (w(j, d) + w_offset).
+// x (m, k) row-major; x_offset (m).
+void GemmU8ToInt32(const uint8_t* x, const int32_t* x_offset, int m, const PackedWeightsU8& w,
+                   int32_t w_offset, int32_t* out, GemmU8Scratch* scratch);
+
+// out (m, n) row-major fp32 = (x_scale[i] * w_scale[j]) * float(acc(i, j)) + bias[j], where acc is
+// the int32 product above; bias may be null (then + 0.f). Evaluated in exactly this order, in fp32.
+void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
+                      const PackedWeightsU8& w, int32_t w_offset, const float* w_scale,
+                      const float* bias, float* out, GemmU8Scratch* scratch);
+
+// Scalar reference of GemmU8ToInt32 on unpacked weights w (n, k): plain loops, for tests.
+void GemmU8ToInt32Reference(const uint8_t* x, const int32_t* x_offset, int m, const uint8_t* w,
+                            int n, int k, int32_t w_offset, int32_t* out);
+
+}  // namespace edgebert

@@ -1,0 +1,119 @@
+// kernel_wasmsimd.h: gemmlowp GEMM kernels for WebAssembly SIMD128 (uint8 x uint8 -> int32).
+//
+// gemmlowp has no wasm kernel and falls back to its scalar ReferenceKernel there. These kernels plug
+// into gemmlowp's own kernel interface (gemmlowp::KernelBase, internal/kernel.h): gemmlowp packs the
+// operands into cells, calls Run() once per kernel block ("run") and applies zero-point offsets
+// afterwards from the sums of each slice, so a kernel computes raw products of the packed uint8
+// values: dst(r, c) (+)= sum_d lhs(r, d) * rhs(c, d), exact in int32.
+//
+// Technique ("dot16x2", the idea behind XNNPACK's wasmsimd dot16x2 kernels, written from scratch):
+// both operands use gemmlowp's 4x2 WidthMajor cells, i.e. for each pair of depth levels a cell holds
+// 4 widths x 2 depths = 8 bytes [w0d0 w0d1 w1d0 w1d1 w2d0 w2d1 w3d0 w3d1]. Zero-extended to i16x8
+// (uint8 0..255 fits in int16), i32x4.dot_i16x8_s (pmaddwd on x86) multiplies it by the depth pair
+// of one rhs column splatted to all four lanes and adds adjacent products: four int32 partial sums
+// for four lhs rows. |a*b + c*d| <= 2*255*255 = 130050, so nothing saturates or wraps.
+//
+// Each Run() is a short function that gemmlowp re-enters for every (rows x cols x l1 depth) block;
+// that matters on V8, which compiles a function first with its baseline compiler and swaps in the
+// optimizing tier only when the function is entered again (see bench/README.md).
+#pragma once
+
+#if defined(__wasm_simd128__)
+
+#include <wasm_simd128.h>
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+
+#include <gemmlowp/internal/kernel.h>
+
+namespace edgebert {
+
+// 8 lhs rows (2 cells) x 4 rhs columns (1 cell), depth step 2. Eight int32x4 accumulators: acc_r{0,1}
+// hold rows 0..3 / 4..7 of one column, so a column of the (column-major) packed result is two
+// stores. Registers in the loop: 8 accumulators + 2 lhs + 1 rhs + 1 splat, within x86's 16.
+struct WasmSimd128_Kernel8x4Depth2 : gemmlowp::KernelBase {
+  typedef gemmlowp::KernelFormat<
+      gemmlowp::KernelSideFormat<gemmlowp::CellFormat<4, 2, gemmlowp::CellOrder::WidthMajor>, 2>,
+      gemmlowp::KernelSideFormat<gemmlowp::CellFormat<4, 2, gemmlowp::CellOrder::WidthMajor>, 1>>
+      Format;
+
+  const char* Name() const override { return "WasmSimd128_Kernel8x4Depth2 (dot_i16x8_s)"; }
+
+  void Run(std::int32_t* dst_ptr, std::size_t dst_row_stride, std::size_t dst_col_stride,
+           const std::uint8_t* lhs_ptr, const std::uint8_t* rhs_ptr, std::size_t start_depth,
+           std::size_t run_depth) const override {
+    // gemmlowp's packed result is column-major; our stores assume contiguous rows.
+    assert(dst_row_stride == 1);
+    (void)dst_row_stride;
+    assert(run_depth % 2 == 0);
+    v128_t acc00 = wasm_i32x4_splat(0), acc01 = acc00, acc02 = acc00, acc03 = acc00;
+    v128_t acc10 = acc00, acc11 = acc00, acc12 = acc00, acc13 = acc00;
+
+// One depth pair: lhs is 16 bytes (two 4x2 cells), rhs 8 bytes (one 4x2 cell).
+#define EB_WASM_DOT16X2_STEP(L, R)                                 \
+  {                                                               \
+    const v128_t l = wasm_v128_load(L);                           \
+    const v128_t l0 = wasm_u16x8_extend_low_u8x16(l);             \
+    const v128_t l1 = wasm_u16x8_extend_high_u8x16(l);            \
+    const v128_t r = wasm_u16x8_load8x8(R);                       \
+    v128_t b = wasm_i32x4_shuffle(r, r, 0, 0, 0, 0);              \
+    acc00 = wasm_i32x4_add(acc00, wasm_i32x4_dot_i16x8(l0, b));   \
+    acc10 = wasm_i32x4_add(acc10, wasm_i32x4_dot_i16x8(l1, b));   \
+    b = wasm_i32x4_shuffle(r, r, 1, 1, 1, 1);                     \
+    acc01 = wasm_i32x4_add(acc01, wasm_i32x4_dot_i16x8(l0, b));   \
+    acc11 = wasm_i32x4_add(acc11, wasm_i32x4_dot_i16x8(l1, b));   \
+    b = wasm_i32x4_shuffle(r, r, 2, 2, 2, 2);                     \
+    acc02 = wasm_i32x4_add(acc02, wasm_i32x4_dot_i16x8(l0, b));   \
+    acc12 = wasm_i32x4_add(acc12, wasm_i32x4_dot_i16x8(l1, b));   \
+    b = wasm_i32x4_shuffle(r, r, 3, 3, 3, 3);                     \
+    acc03 = wasm_i32x4_add(acc03, wasm_i32x4_dot_i16x8(l0, b));   \
+    acc13 = wasm_i32x4_add(acc13, wasm_i32x4_dot_i16x8(l1, b));   \
+  }
+
+    std::size_t d = 0;
+    // Four depth pairs per iteration: fewer loop back-edges, and V8 keeps all values in registers.
+    for (; d + 8 <= run_depth; d += 8) {
+      EB_WASM_DOT16X2_STEP(lhs_ptr, rhs_ptr)
+      EB_WASM_DOT16X2_STEP(lhs_ptr + 16, rhs_ptr + 8)
+      EB_WASM_DOT16X2_STEP(lhs_ptr + 32, rhs_ptr + 16)
+      EB_WASM_DOT16X2_STEP(lhs_ptr + 48, rhs_ptr + 24)
+      lhs_ptr += 64;
+      rhs_ptr += 32;
+    }
+    for (; d < run_depth; d += 2) {
+      EB_WASM_DOT16X2_STEP(lhs_ptr, rhs_ptr)
+      lhs_ptr += 16;
+      rhs_ptr += 8;
+    }
+#undef EB_WASM_DOT16X2_STEP
+
+    std::int32_t* c0 = dst_ptr;
+    std::int32_t* c1 = dst_ptr + dst_col_stride;
+    std::int32_t* c2 = dst_ptr + 2 * dst_col_stride;
+    std::int32_t* c3 = dst_ptr + 3 * dst_col_stride;
+    if (start_depth != 0) {  // later depth blocks accumulate onto the earlier ones
+      acc00 = wasm_i32x4_add(acc00, wasm_v128_load(c0));
+      acc10 = wasm_i32x4_add(acc10, wasm_v128_load(c0 + 4));
+      acc01 = wasm_i32x4_add(acc01, wasm_v128_load(c1));
+      acc11 = wasm_i32x4_add(acc11, wasm_v128_load(c1 + 4));
+      acc02 = wasm_i32x4_add(acc02, wasm_v128_load(c2));
+      acc12 = wasm_i32x4_add(acc12, wasm_v128_load(c2 + 4));
+      acc03 = wasm_i32x4_add(acc03, wasm_v128_load(c3));
+      acc13 = wasm_i32x4_add(acc13, wasm_v128_load(c3 + 4));
+    }
+    wasm_v128_store(c0, acc00);
+    wasm_v128_store(c0 + 4, acc10);
+    wasm_v128_store(c1, acc01);
+    wasm_v128_store(c1 + 4, acc11);
+    wasm_v128_store(c2, acc02);
+    wasm_v128_store(c2 + 4, acc12);
+    wasm_v128_store(c3, acc03);
+    wasm_v128_store(c3 + 4, acc13);
+  }
+};
+
+}  // namespace edgebert
+
+#endif  // __wasm_simd128__

@@ -1,0 +1,179 @@
+// gemm_u8_test.cc: the uint8 GEMM (gemmlowp driver + this build's kernel: our SIMD128 kernel in wasm,
+// gemmlowp's SSE4 kernel natively) matches the scalar reference exactly on random and edge shapes.
+#include "gemm/gemm_u8.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include <gemmlowp/public/gemmlowp.h>
+
+#include "gemm/kernel_wasmsimd.h"
+
+namespace edgebert {
+namespace {
+
+struct Problem {
+  int m, n, k;
+  std::vector<uint8_t> x;  // (m, k)
+  std::vector<uint8_t> w;  // (n, k)
+  std::vector<int32_t> x_offset;  // (m)
+  int32_t w_offset;
+};
+
+Problem RandomProblem(int m, int n, int k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> offset(-255, 0);
+  Problem p{m, n, k, {}, {}, {}, -128};
+  p.x.resize(static_cast<size_t>(m) * k);
+  p.w.resize(static_cast<size_t>(n) * k);
+  for (auto& v : p.x) v = static_cast<uint8_t>(byte(rng));
+  for (auto& v : p.w) v = static_cast<uint8_t>(byte(rng));
+  p.x_offset.resize(m);
+  for (auto& v : p.x_offset) v = offset(rng);
+  return p;
+}
+
+// Compares every element and reports the first few mismatches with their position and shape.
+void ExpectMatchesReference(const Problem& p, GemmU8Scratch* scratch) {
+  auto packed = PackedWeightsU8::Pack(p.w.data(), p.n, p.k);
+  std::vector<int32_t> got(static_cast<size_t>(p.m) * p.n, 0x7f7f7f7f);
+  std::vector<int32_t> want(got.size());
+  GemmU8ToInt32(p.x.data(), p.x_offset.data(), p.m, *packed, p.w_offset, got.data(), scratch);
+  GemmU8ToInt32Reference(p.x.data(), p.x_offset.data(), p.m, p.w.data(), p.n, p.k, p.w_offset,
+                         want.data());
+  int mismatches = 0;
+  for (int i = 0; i < p.m && mismatches < 5; ++i) {
+    for (int j = 0; j < p.n && mismatches < 5; ++j) {
+      const size_t at = static_cast<size_t>(i) * p.n + j;
+      if (got[at] != want[at]) {
+        ++mismatches;
+        ADD_FAILURE() << "m=" << p.m << " n=" << p.n << " k=" << p.k << " at (" << i << ", " << j
+                      << "): got " << got[at] << ", reference " << want[at] << " (kernel "
+                      << GemmU8KernelName() << ")";
+      }
+    }
+  }
+}
+
+// Shapes around the kernel block (8x4 in wasm, 12x4 natively), the depth step (2) and the register
+// depth (16), the l1 depth blocks (1024) and the driver's row chunks.
+TEST(GemmU8, MatchesReferenceOnEdgeShapes) {
+  GemmU8Scratch scratch;
+  const std::vector<std::tuple<int, int, int>> shapes = {
+      {1, 1, 1},    {1, 64, 32},   {1, 13, 768},  {37, 1, 50},  {3, 7, 3},    {4, 8, 16},
+      {5, 9, 17},   {4, 11, 2},    {5, 12, 15},   {3, 13, 31},  {8, 16, 33},  {2, 24, 64},
+      {6, 25, 1},   {9, 7, 1025},  {5, 9, 2049},  {3, 10, 1100}, {7, 45, 768}, {6, 97, 300},
+      {17, 41, 769}};
+  uint32_t seed = 1;
+  for (const auto& [m, n, k] : shapes) {
+    SCOPED_TRACE(testing::Message() << "m=" << m << " n=" << n << " k=" << k);
+    ExpectMatchesReference(RandomProblem(m, n, k, seed++), &scratch);
+  }
+}
+
+TEST(GemmU8, MatchesReferenceOnRandomShapes) {
+  GemmU8Scratch scratch;  // reused across shapes, as QLinear does
+  std::mt19937 rng(20240);
+  std::uniform_int_distribution<int> mn(1, 40);
+  std::uniform_int_distribution<int> kd(1, 300);
+  for (int t = 0; t < 40; ++t) {
+    const int m = mn(rng), n = mn(rng), k = kd(rng);
+    SCOPED_TRACE(testing::Message() << "m=" << m << " n=" << n << " k=" << k);
+    ExpectMatchesReference(RandomProblem(m, n, k, 100 + t), &scratch);
+  }
+}
+
+// 0 and 255 everywhere, with offsets of both signs: the largest raw products (255 * 255 summed over
+// k) and the largest corrections from the sums of each slice.
+TEST(GemmU8, ExtremeValuesWithOffsets) {
+  GemmU8Scratch scratch;
+  for (uint8_t xv : {uint8_t{0}, uint8_t{255}}) {
+    for (uint8_t wv : {uint8_t{0}, uint8_t{255}}) {
+      for (int32_t w_offset : {-128, 0, 127, -255}) {
+        Problem p = RandomProblem(6, 13, 3000, 7);
+        std::fill(p.x.begin(), p.x.end(), xv);
+        std::fill(p.w.begin(), p.w.end(), wv);
+        p.w_offset = w_offset;
+        for (int i = 0; i < p.m; ++i) p.x_offset[i] = (i % 3 == 0) ? -255 : (i % 3 == 1 ? 0 : 200);
+        SCOPED_TRACE(testing::Message() << "x=" << int{xv} << " w=" << int{wv}
+                                        << " w_offset=" << w_offset);
+        ExpectMatchesReference(p, &scratch);
+      }
+    }
+  }
+}
+
+TEST(GemmU8, DequantizeAppliesScalesAndBiasInOrder) {
+  GemmU8Scratch scratch;
+  const Problem p = RandomProblem(5, 19, 77, 3);
+  auto packed = PackedWeightsU8::Pack(p.w.data(), p.n, p.k);
+  std::vector<int32_t> acc(static_cast<size_t>(p.m) * p.n);
+  GemmU8ToInt32Reference(p.x.data(), p.x_offset.data(), p.m, p.w.data(), p.n, p.k, p.w_offset,
+                         acc.data());
+  std::vector<float> x_scale(p.m), w_scale(p.n), bias(p.n);
+  for (int i = 0; i < p.m; ++i) x_scale[i] = 0.01f * (i + 1);
+  for (int j = 0; j < p.n; ++j) {
+    w_scale[j] = 0.003f * (j + 2);
+    bias[j] = 0.5f - 0.1f * j;
+  }
+  std::vector<float> got(acc.size());
+  for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+    GemmU8Dequantize(p.x.data(), p.x_offset.data(), x_scale.data(), p.m, *packed, p.w_offset,
+                     w_scale.data(), b, got.data(), &scratch);
+    for (int i = 0; i < p.m; ++i) {
+      for (int j = 0; j < p.n; ++j) {
+        const size_t at = static_cast<size_t>(i) * p.n + j;
+        // The same fp32 operations in the same order on the same exact int32: bitwise equal
+        // (no FMA contraction on our targets: -msse4.1 has no FMA, wasm SIMD128 has none).
+        const float want = (x_scale[i] * w_scale[j]) * static_cast<float>(acc[at]) + (b ? b[j] : 0.f);
+        ASSERT_EQ(got[at], want) << "at (" << i << ", " << j << ")";
+      }
+    }
+  }
+}
+
+// The kernel also runs under gemmlowp's own single-threaded driver (its packing, blocking and
+// unpack with offsets): this is the kernel interface contract, independent of our driver.
+TEST(GemmU8, KernelRunsUnderGemmlowpDriver) {
+#if defined(__wasm_simd128__)
+  const WasmSimd128_Kernel8x4Depth2 kernel;
+  using Format = WasmSimd128_Kernel8x4Depth2::Format;
+#else
+  const gemmlowp::DefaultKernel<gemmlowp::DefaultL8R8BitDepthParams> kernel;
+  using Format = gemmlowp::DefaultKernel<gemmlowp::DefaultL8R8BitDepthParams>::Format;
+#endif
+  for (const auto& [rows, cols, depth] :
+       std::vector<std::tuple<int, int, int>>{{9, 5, 33}, {64, 17, 768}, {13, 13, 1500}}) {
+    const Problem p = RandomProblem(cols, rows, depth, 11);  // x: (cols, depth), w: (rows, depth)
+    gemmlowp::SingleThreadGemmContext context;
+    gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor> lhs(p.w.data(), rows, depth);
+    gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::ColMajor> rhs(p.x.data(), depth, cols);
+    std::vector<int32_t> got(static_cast<size_t>(rows) * cols);
+    gemmlowp::MatrixMap<int32_t, gemmlowp::MapOrder::ColMajor> result(got.data(), rows, cols);
+    const gemmlowp::VectorDup<const int32_t, gemmlowp::VectorShape::Col> lhs_offset(p.w_offset, rows);
+    const gemmlowp::VectorMap<const int32_t, gemmlowp::VectorShape::Row> rhs_offset(p.x_offset.data(),
+                                                                                   cols);
+    gemmlowp::SingleThreadGemm<Format, uint8_t, int32_t, gemmlowp::DefaultL8R8BitDepthParams>(
+        &context, kernel, lhs, rhs, &result, lhs_offset, rhs_offset, std::make_tuple());
+    std::vector<int32_t> want(got.size());  // (cols, rows) row-major == (rows x cols) col-major
+    GemmU8ToInt32Reference(p.x.data(), p.x_offset.data(), cols, p.w.data(), rows, depth, p.w_offset,
+                           want.data());
+    EXPECT_EQ(got, want) << "rows=" << rows << " cols=" << cols << " depth=" << depth;
+  }
+}
+
+TEST(GemmU8, KernelNameMatchesBuild) {
+#if defined(__wasm_simd128__)
+  EXPECT_STREQ(GemmU8KernelName(), "WasmSimd128_Kernel8x4Depth2 (dot_i16x8_s)");
+#else
+  EXPECT_NE(std::string(GemmU8KernelName()).find("SSE"), std::string::npos) << GemmU8KernelName();
+#endif
+}
+
+}  // namespace
+}  // namespace edgebert

@@ -1,0 +1,131 @@
+// qlinear_test.cc: QLinear (gemmlowp path) against QLinearReference, and PrepareQLinear's errors.
+#include "gemm/qlinear.h"
+
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <random>
+#include <tuple>
+#include <vector>
+
+namespace edgebert {
+namespace {
+
+struct Layer {
+  std::vector<int8_t> weight;  // (n, k)
+  std::vector<float> scale;    // (n)
+  std::vector<float> bias;     // (n)
+  QLinearWeights w;
+};
+
+Layer MakeLayer(int n, int k, bool with_bias, std::mt19937* rng) {
+  std::normal_distribution<float> g(0.f, 0.05f);
+  std::vector<float> wf(static_cast<size_t>(n) * k);
+  for (auto& v : wf) v = g(*rng);
+  Layer l;
+  l.weight.resize(wf.size());
+  l.scale.resize(n);
+  l.bias.resize(n);
+  QuantizeWeightsPerChannel(wf.data(), n, k, l.weight.data(), l.scale.data());
+  for (auto& b : l.bias) b = g(*rng) * 10.f;
+  l.w.n = n;
+  l.w.k = k;
+  l.w.weight = l.weight.data();
+  l.w.scale = l.scale.data();
+  l.w.bias = with_bias ? l.bias.data() : nullptr;
+  return l;
+}
+
+// Activations like a transformer's: mostly small, a few large outliers, some rows all zero.
+std::vector<float> MakeActivations(int m, int k, std::mt19937* rng) {
+  std::normal_distribution<float> g(0.f, 1.f);
+  std::uniform_int_distribution<int> pick(0, 99);
+  std::vector<float> x(static_cast<size_t>(m) * k);
+  for (auto& v : x) v = pick(*rng) == 0 ? 20.f * g(*rng) : g(*rng);
+  if (m > 2) std::fill(x.begin() + k, x.begin() + 2 * k, 0.f);  // row 1: all zeros
+  return x;
+}
+
+TEST(QLinear, MatchesReference) {
+  std::mt19937 rng(5);
+  QLinearScratch scratch;  // shared across layers and shapes, as in the encoder
+  const std::vector<std::tuple<int, int, int, bool>> shapes = {
+      {1, 1, 1, true},  {1, 16, 64, false}, {7, 9, 33, true},    {16, 64, 768, true},
+      {5, 37, 130, false}, {3, 100, 1030, true}, {33, 13, 7, true}};
+  for (const auto& [m, n, k, with_bias] : shapes) {
+    SCOPED_TRACE(testing::Message() << "m=" << m << " n=" << n << " k=" << k);
+    Layer l = MakeLayer(n, k, with_bias, &rng);
+    ASSERT_TRUE(PrepareQLinear(&l.w).ok());
+    const std::vector<float> x = MakeActivations(m, k, &rng);
+    std::vector<float> got(static_cast<size_t>(m) * n), want(got.size());
+    QLinear(x.data(), m, l.w, got.data(), &scratch);
+    QLinearReference(x.data(), m, l.w, want.data());
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) {
+        const size_t at = static_cast<size_t>(i) * n + j;
+        const float b = with_bias ? l.bias[j] : 0.f;
+        // Both sides quantize x with QuantizeRowU8 and get the same exact int32 acc (GemmU8 tests),
+        // then evaluate (x_scale * w_scale) * float(acc) + b: two products and one sum, each rounded
+        // once (relative error <= 2^-24 = FLT_EPSILON / 2). Were a compiler to reassociate or
+        // contract them, the results could differ by at most those three roundings of the terms:
+        // 3 * FLT_EPSILON / 2 * (|product| + |b|); we allow 2 * FLT_EPSILON. In practice they are equal.
+        const float tol = 2.f * FLT_EPSILON * (std::fabs(want[at] - b) + std::fabs(b));
+        ASSERT_NEAR(got[at], want[at], tol) << "at (" << i << ", " << j << ")";
+      }
+    }
+  }
+}
+
+TEST(QLinear, OutputTracksFloatLinear) {
+  // Not a check of the kernel (that is exact) but of the quantization scheme: y stays close to the
+  // fp32 x W^T. Bound: per-element quantization steps are x_scale/2 and w_scale/2; the error of a dot
+  // product of k terms is far below k * (|x| w_scale/2 + |w| x_scale/2); we check a loose 5% of the
+  // output's RMS, which a wrong zero point or scale would exceed by orders of magnitude.
+  std::mt19937 rng(9);
+  const int m = 8, n = 32, k = 256;
+  Layer l = MakeLayer(n, k, true, &rng);
+  ASSERT_TRUE(PrepareQLinear(&l.w).ok());
+  const std::vector<float> x = MakeActivations(m, k, &rng);
+  std::vector<float> y(static_cast<size_t>(m) * n);
+  QLinearScratch scratch;
+  QLinear(x.data(), m, l.w, y.data(), &scratch);
+  double err2 = 0, ref2 = 0;
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      double ref = l.bias[j];
+      for (int d = 0; d < k; ++d) ref += double(x[i * k + d]) * l.weight[j * k + d] * l.scale[j];
+      const double e = y[i * n + j] - ref;
+      err2 += e * e;
+      ref2 += ref * ref;
+    }
+  }
+  EXPECT_LT(std::sqrt(err2 / ref2), 0.05);
+}
+
+TEST(QLinear, PrepareRejectsBadShapes) {
+  std::vector<int8_t> wq(4, 1);
+  std::vector<float> s(2, 1.f);
+  QLinearWeights w;
+  w.n = 0;
+  w.k = 2;
+  w.weight = wq.data();
+  w.scale = s.data();
+  Status st = PrepareQLinear(&w);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("n=0"), std::string::npos) << st.ToString();
+  w.n = 2;
+  w.k = kQLinearMaxDepth + 1;
+  st = PrepareQLinear(&w);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("exceeds"), std::string::npos) << st.ToString();
+  w.k = 2;
+  w.scale = nullptr;
+  EXPECT_FALSE(PrepareQLinear(&w).ok());
+  w.scale = s.data();
+  EXPECT_TRUE(PrepareQLinear(&w).ok());
+  EXPECT_NE(w.prepared, nullptr);
+}
+
+}  // namespace
+}  // namespace edgebert
