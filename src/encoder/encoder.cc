@@ -1,0 +1,310 @@
+// encoder.cc: encoder_forward in PyTorch order (embeddings -> L x (attention, add & norm, FFN,
+// add & norm) -> head), with the fp32 and int8 Linear paths.
+#include "encoder/encoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace edgebert {
+
+void LayerNormRows(float* x, int rows, int dim, const LayerNormWeights& ln, float eps) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = x + static_cast<size_t>(r) * dim;
+    // Mean and (biased) variance in double: two passes, no cancellation worries.
+    double mean = 0;
+    for (int i = 0; i < dim; ++i) mean += row[i];
+    mean /= dim;
+    double var = 0;
+    for (int i = 0; i < dim; ++i) var += (row[i] - mean) * (row[i] - mean);
+    var /= dim;
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+    const float m = static_cast<float>(mean);
+    for (int i = 0; i < dim; ++i) row[i] = (row[i] - m) * inv * ln.gamma[i] + ln.beta[i];
+  }
+}
+
+void ApplyActivation(Activation act, float* x, size_t n) {
+  switch (act) {
+    case Activation::kGelu:
+      for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
+      break;
+    case Activation::kGeluTanh:
+      for (size_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        x[i] = 0.5f * v * (1.f + std::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+      }
+      break;
+    case Activation::kRelu:
+      for (size_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.f);
+      break;
+  }
+}
+
+void LinearF32(const float* x, int m, const Linear& l, float* y) {
+  const int n = l.n, k = l.k;
+  for (int r = 0; r < m; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * k;
+    for (int c = 0; c < n; ++c) {
+      const float* wc = l.w + static_cast<size_t>(c) * k;
+      // Four partial sums: lets the compiler vectorize and shortens the rounding chain.
+      float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int i = 0;
+      for (; i + 4 <= k; i += 4) {
+        s0 += xr[i] * wc[i];
+        s1 += xr[i + 1] * wc[i + 1];
+        s2 += xr[i + 2] * wc[i + 2];
+        s3 += xr[i + 3] * wc[i + 3];
+      }
+      for (; i < k; ++i) s0 += xr[i] * wc[i];
+      y[static_cast<size_t>(r) * n + c] = (s0 + s1) + (s2 + s3) + (l.b ? l.b[c] : 0.f);
+    }
+  }
+}
+
+namespace {
+
+template <typename T>
+T* Grow(std::vector<T>* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+  return v->data();
+}
+
+// One Linear in the requested precision; heads without int8 weights run in fp32.
+void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, RunState* rs) {
+  if (p == Precision::kInt8 && l.q.weight)
+    QLinear(x, m, l.q, y, &rs->qscratch);
+  else
+    LinearF32(x, m, l, y);
+}
+
+// x (rows, dim) += y
+void AddInPlace(float* x, const float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+// Multi-head self-attention for one sequence: ctx = softmax(q k^T / sqrt(d) + mask) v per head.
+// q, k, v, ctx: (T, H) rows of this sequence; mask: (T) or null.
+void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int T, int H, int heads,
+               float* scores, float* ctx) {
+  const int d = H / heads;
+  const float scale = 1.f / std::sqrt(static_cast<float>(d));
+  for (int h = 0; h < heads; ++h) {
+    const int off = h * d;
+    for (int i = 0; i < T; ++i) {
+      const float* qi = q + static_cast<size_t>(i) * H + off;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int j = 0; j < T; ++j) {
+        float s;
+        if (mask && mask[j] == 0) {
+          // transformers adds finfo(float32).min, which swamps the score: a fully masked row
+          // becomes uniform, as here.
+          s = std::numeric_limits<float>::lowest();
+        } else {
+          const float* kj = k + static_cast<size_t>(j) * H + off;
+          float dot = 0;
+          for (int t = 0; t < d; ++t) dot += qi[t] * kj[t];
+          s = dot * scale;
+        }
+        scores[j] = s;
+        mx = std::max(mx, s);
+      }
+      float sum = 0;
+      for (int j = 0; j < T; ++j) {
+        scores[j] = std::exp(scores[j] - mx);
+        sum += scores[j];
+      }
+      const float inv = 1.f / sum;
+      float* ci = ctx + static_cast<size_t>(i) * H + off;
+      std::fill(ci, ci + d, 0.f);
+      for (int j = 0; j < T; ++j) {
+        const float p = scores[j] * inv;
+        const float* vj = v + static_cast<size_t>(j) * H + off;
+        for (int t = 0; t < d; ++t) ci[t] += p * vj[t];
+      }
+    }
+  }
+}
+
+Status ValidateInput(const Model& model, const EncoderInput& in, Precision precision) {
+  const ModelConfig& c = model.config;
+  if (in.batch <= 0 || in.seq_len <= 0 || !in.input_ids)
+    return InvalidArgument("EncoderForward: batch (" + std::to_string(in.batch) + ") and seq_len (" +
+                           std::to_string(in.seq_len) + ") must be positive and input_ids given");
+  if (in.seq_len > c.max_position)
+    return OutOfRange("sequence length " + std::to_string(in.seq_len) + " exceeds the model's " +
+                      std::to_string(c.max_position) + " positions (max_position_embeddings)");
+  if (static_cast<int64_t>(in.batch) * in.seq_len > (1 << 24))
+    return InvalidArgument("EncoderForward: batch * seq_len = " +
+                           std::to_string(static_cast<int64_t>(in.batch) * in.seq_len) + " exceeds 16M tokens");
+  if (precision == Precision::kFp32 && !model.has_fp32)
+    return InvalidArgument("the fp32 path needs fp32 weights; this model holds int8 weights only (run kInt8, or "
+                           "load the safetensors checkpoint directly)");
+  if (precision == Precision::kInt8 && !model.has_int8)
+    return InvalidArgument("the int8 path needs quantized weights; load the model with int8 enabled");
+  const size_t n = static_cast<size_t>(in.batch) * in.seq_len;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t id = in.input_ids[i];
+    if (id < 0 || id >= c.vocab_size)
+      return InvalidArgument("token id " + std::to_string(id) + " at position " + std::to_string(i) +
+                             " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+    if (in.attention_mask && in.attention_mask[i] != 0 && in.attention_mask[i] != 1)
+      return InvalidArgument("attention_mask value " + std::to_string(in.attention_mask[i]) + " at position " +
+                             std::to_string(i) + " is not 0 or 1");
+    if (in.token_type_ids) {
+      const int32_t tt = in.token_type_ids[i];
+      const int limit = c.family == ModelFamily::kBert ? c.type_vocab_size : 1;
+      if (tt < 0 || tt >= limit)
+        return InvalidArgument("token type id " + std::to_string(tt) + " at position " + std::to_string(i) +
+                               " is outside [0, " + std::to_string(limit) + ")");
+    }
+  }
+  if (in.mlm_positions) {
+    if (in.num_mlm_positions < 0) return InvalidArgument("num_mlm_positions is negative");
+    for (int i = 0; i < in.num_mlm_positions; ++i)
+      if (in.mlm_positions[i] < 0 || static_cast<size_t>(in.mlm_positions[i]) >= n)
+        return InvalidArgument("mlm position " + std::to_string(in.mlm_positions[i]) + " is outside [0, " +
+                               std::to_string(n) + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status EncoderForward(const Model& model, const EncoderInput& in, Precision precision, RunState* rs,
+                      EncoderOutput* out) {
+  EB_RETURN_IF_ERROR(ValidateInput(model, in, precision));
+  const ModelConfig& c = model.config;
+  const ModelWeights& w = model.weights;
+  const int B = in.batch, T = in.seq_len, H = c.hidden, I = c.intermediate;
+  const int M = B * T;  // tokens in the batch
+  const size_t MH = static_cast<size_t>(M) * H;
+  float* x = Grow(&rs->x, MH);      // (M, H)
+  float* q = Grow(&rs->q, MH);      // (M, H)
+  float* k = Grow(&rs->k, MH);      // (M, H)
+  float* v = Grow(&rs->v, MH);      // (M, H)
+  float* ctx = Grow(&rs->ctx, MH);  // (M, H)
+  float* tmp = Grow(&rs->tmp, MH);  // (M, H)
+  float* ffn = Grow(&rs->ffn, static_cast<size_t>(M) * I);  // (M, I)
+  float* scores = Grow(&rs->scores, static_cast<size_t>(T));
+
+  // Embeddings: x = LayerNorm(word[id] + position[t] (+ token_type[tt])), dropout is identity.
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t) {
+      const size_t m = static_cast<size_t>(b) * T + t;
+      const int id = in.input_ids[m];
+      float* xr = x + m * H;
+      if (precision == Precision::kFp32 || !w.word.i8) {
+        std::copy_n(w.word.f32 + static_cast<size_t>(id) * H, H, xr);
+      } else {
+        const int8_t* e = w.word.i8 + static_cast<size_t>(id) * H;
+        const float s = w.word.scale[id];
+        for (int i = 0; i < H; ++i) xr[i] = s * static_cast<float>(e[i]);
+      }
+      const float* pe = w.position + static_cast<size_t>(t) * H;
+      for (int i = 0; i < H; ++i) xr[i] += pe[i];
+      if (c.family == ModelFamily::kBert) {
+        const int tt = in.token_type_ids ? in.token_type_ids[m] : 0;
+        const float* te = w.token_type + static_cast<size_t>(tt) * H;
+        for (int i = 0; i < H; ++i) xr[i] += te[i];
+      }
+    }
+  LayerNormRows(x, M, H, w.embed_ln, c.layer_norm_eps);
+
+  for (const EncoderLayerWeights& L : w.layers) {
+    // Self-attention: q, k, v = x W^T + b, each (M, H), split into heads of H / heads.
+    RunLinear(L.q, x, M, q, precision, rs);
+    RunLinear(L.k, x, M, k, precision, rs);
+    RunLinear(L.v, x, M, v, precision, rs);
+    for (int b = 0; b < B; ++b) {
+      const size_t off = static_cast<size_t>(b) * T * H;
+      Attention(q + off, k + off, v + off, in.attention_mask ? in.attention_mask + static_cast<size_t>(b) * T : nullptr,
+                T, H, c.num_heads, scores, ctx + off);
+    }
+    RunLinear(L.o, ctx, M, tmp, precision, rs);  // (M, H)
+    // Add & norm: x = LayerNorm(attn + x).
+    AddInPlace(tmp, x, MH);
+    std::copy_n(tmp, MH, x);
+    LayerNormRows(x, M, H, L.attn_ln, c.layer_norm_eps);
+    // FFN: x = LayerNorm(W2 act(W1 x + b1) + b2 + x).
+    RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
+    ApplyActivation(c.activation, ffn, static_cast<size_t>(M) * I);
+    RunLinear(L.ffn_out, ffn, M, tmp, precision, rs);  // (M, H)
+    AddInPlace(tmp, x, MH);
+    std::copy_n(tmp, MH, x);
+    LayerNormRows(x, M, H, L.ffn_ln, c.layer_norm_eps);
+  }
+
+  *out = EncoderOutput();
+  out->batch = B;
+  out->seq_len = T;
+  out->hidden = H;
+  out->last_hidden_state = x;
+
+  // Pooling of token 0 ([CLS]): BERT pooler (tanh) / DistilBERT pre_classifier (ReLU).
+  if (w.pooler.n > 0) {
+    float* cls = Grow(&rs->head_in, static_cast<size_t>(B) * H);  // (B, H)
+    for (int b = 0; b < B; ++b) std::copy_n(x + static_cast<size_t>(b) * T * H, H, cls + static_cast<size_t>(b) * H);
+    float* pooled = Grow(&rs->pooled, static_cast<size_t>(B) * H);  // (B, H)
+    RunLinear(w.pooler, cls, B, pooled, precision, rs);
+    for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i)
+      pooled[i] = c.family == ModelFamily::kBert ? std::tanh(pooled[i]) : std::max(pooled[i], 0.f);
+    out->pooled = pooled;
+  }
+
+  switch (c.head) {
+    case HeadKind::kNone:
+      break;
+    case HeadKind::kSequenceClassification: {
+      float* logits = Grow(&rs->logits, static_cast<size_t>(B) * model.num_labels);  // (B, labels)
+      RunLinear(w.classifier, out->pooled, B, logits, precision, rs);
+      out->logits = logits;
+      out->logits_rows = B;
+      out->logits_cols = model.num_labels;
+      break;
+    }
+    case HeadKind::kTokenClassification: {
+      float* logits = Grow(&rs->logits, static_cast<size_t>(M) * model.num_labels);  // (M, labels)
+      RunLinear(w.classifier, x, M, logits, precision, rs);
+      out->logits = logits;
+      out->logits_rows = M;
+      out->logits_cols = model.num_labels;
+      break;
+    }
+    case HeadKind::kQuestionAnswering: {
+      float* both = Grow(&rs->logits, static_cast<size_t>(M) * 2);  // (M, 2): start, end
+      RunLinear(w.classifier, x, M, both, precision, rs);
+      float* start = Grow(&rs->start, static_cast<size_t>(M));
+      float* end = Grow(&rs->end, static_cast<size_t>(M));
+      for (int m = 0; m < M; ++m) {
+        start[m] = both[2 * m];
+        end[m] = both[2 * m + 1];
+      }
+      out->start_logits = start;
+      out->end_logits = end;
+      break;
+    }
+    case HeadKind::kMaskedLM: {
+      // Rows to predict: the requested positions or all tokens.
+      const int P = in.mlm_positions ? in.num_mlm_positions : M;
+      int32_t* rows = Grow(&rs->rows, static_cast<size_t>(std::max(P, 1)));
+      for (int p = 0; p < P; ++p) rows[p] = in.mlm_positions ? in.mlm_positions[p] : p;
+      float* h = Grow(&rs->head_in, static_cast<size_t>(P) * H);  // (P, H)
+      for (int p = 0; p < P; ++p) std::copy_n(x + static_cast<size_t>(rows[p]) * H, H, h + static_cast<size_t>(p) * H);
+      float* t = Grow(&rs->pooled, static_cast<size_t>(P) * H);  // (P, H) transform output
+      RunLinear(w.mlm_transform, h, P, t, precision, rs);
+      ApplyActivation(c.activation, t, static_cast<size_t>(P) * H);
+      LayerNormRows(t, P, H, w.mlm_ln, c.layer_norm_eps);
+      float* logits = Grow(&rs->logits, static_cast<size_t>(P) * c.vocab_size);  // (P, vocab)
+      RunLinear(w.mlm_decoder, t, P, logits, precision, rs);
+      out->logits = logits;
+      out->logits_rows = P;
+      out->logits_cols = c.vocab_size;
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace edgebert
