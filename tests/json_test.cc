@@ -78,3 +78,25 @@ TEST(Json, TypedGettersNameTheKey) {
 
 }  // namespace
 }  // namespace edgebert
+
+namespace edgebert {
+namespace {
+
+TEST(JsonDump, RoundTripsValuesExactly) {
+  const char* text = R"({"s":"a\"b\\c\n\u0001é😀","n":[0,-3,1.5,0.1,3.4028234663852886e+38,1e-45],"b":[true,false,null],"o":{}})";
+  auto r = ParseJson(text);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string dumped = DumpJson(*r);
+  auto again = ParseJson(dumped);
+  ASSERT_TRUE(again.ok()) << dumped;
+  EXPECT_EQ(DumpJson(*again), dumped);
+  const Json& n = *again->Find("n");
+  EXPECT_EQ(n[3].as_double(), 0.1);  // shortest round-trip form, not a rounded one
+  EXPECT_EQ(n[4].as_double(), 3.4028234663852886e+38);
+  EXPECT_EQ(n[5].as_double(), 1e-45);
+  EXPECT_EQ(again->Find("s")->as_string(), "a\"b\\c\n\x01\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(DumpJson(Json::MakeArray({Json::Number(NAN), Json::Number(INFINITY)})), "[null,null]");
+}
+
+}  // namespace
+}  // namespace edgebert

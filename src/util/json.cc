@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 
 namespace edgebert {
@@ -276,6 +277,89 @@ std::string KeyName(std::string_view what, std::string_view key) {
 }
 
 }  // namespace
+
+namespace {
+
+void DumpString(const std::string& s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void DumpNumber(double d, std::string* out) {
+  if (!std::isfinite(d)) {
+    out->append("null");
+    return;
+  }
+  if (std::floor(d) == d && std::fabs(d) < 1e15) {
+    out->append(std::to_string(static_cast<long long>(d)));
+    return;
+  }
+  char buf[32];
+  for (int precision = 9; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  out->append(buf);
+}
+
+void DumpValue(const Json& v, std::string* out) {
+  switch (v.type()) {
+    case Json::Type::kNull: out->append("null"); break;
+    case Json::Type::kBool: out->append(v.as_bool() ? "true" : "false"); break;
+    case Json::Type::kNumber: DumpNumber(v.as_double(), out); break;
+    case Json::Type::kString: DumpString(v.as_string(), out); break;
+    case Json::Type::kArray: {
+      out->push_back('[');
+      bool first = true;
+      for (const Json& e : v.as_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        DumpValue(e, out);
+      }
+      out->push_back(']');
+      break;
+    }
+    case Json::Type::kObject: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : v.as_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        DumpString(kv.first, out);
+        out->push_back(':');
+        DumpValue(kv.second, out);
+      }
+      out->push_back('}');
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const Json& value) {
+  std::string out;
+  DumpValue(value, &out);
+  return out;
+}
 
 Result<Json> ParseJson(std::string_view text, const JsonParseOptions& opts) {
   return Parser(text, opts).ParseDocument();

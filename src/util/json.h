@@ -69,6 +69,11 @@ struct JsonParseOptions {
 // error (JSON must be UTF-8); NaN/Infinity are accepted as Python's json module writes them.
 Result<Json> ParseJson(std::string_view text, const JsonParseOptions& opts = {});
 
+// Serializes a value as compact JSON (UTF-8 passed through; control characters, quotes and
+// backslashes escaped). Numbers use the shortest form that reads back to the same double, so
+// float32 results survive exactly; NaN and infinities, which JSON lacks, are written as null.
+std::string DumpJson(const Json& value);
+
 // Typed member lookups for config readers: a missing key gives NotFound, a wrong type
 // InvalidArgument, both naming `what` (e.g. "config.json") and the key.
 Result<int64_t> GetInt(const Json& obj, std::string_view key, std::string_view what);
