@@ -12,18 +12,29 @@
  */
 export async function instantiateEdgebert({ factory, wasm }) {
   const module = await compileWasm(wasm);
-  return factory({
-    instantiateWasm(imports, receiveInstance) {
-      WebAssembly.instantiate(module, imports).then(
-        (instance) => receiveInstance(instance, module),
-        (err) => { throw new Error(`edgebert: wasm instantiation failed: ${err && err.message}`); });
-      return {};  // Emscripten's signal that instantiation is asynchronous
-    },
-  });
+  // A failed instantiation must reject, not leave the factory's promise pending forever.
+  let fail;
+  const failed = new Promise((_, reject) => { fail = reject; });
+  return Promise.race([
+    factory({
+      instantiateWasm(imports, receiveInstance) {
+        WebAssembly.instantiate(module, imports).then(
+          (instance) => receiveInstance(instance, module),
+          (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
+        return {};  // Emscripten's signal that instantiation is asynchronous
+      },
+    }),
+    failed,
+  ]);
 }
 
 async function compileWasm(wasm) {
-  if (wasm instanceof WebAssembly.Module) return wasm;
+  // A module compiled in another realm (an edge runtime's bundler import, a vm context) is not an
+  // instanceof this realm's WebAssembly.Module; its brand tag is the reliable test.
+  if (wasm instanceof WebAssembly.Module || Object.prototype.toString.call(wasm) === '[object WebAssembly.Module]') {
+    return wasm;
+  }
+  if (wasm === undefined || wasm === null) throw new Error('edgebert: no wasm given (a WebAssembly.Module, bytes, a URL or a path)');
   if (wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm)) return WebAssembly.compile(wasm);
   const url = wasm instanceof URL ? wasm : toUrl(String(wasm));
   if (url.protocol === 'file:') {
@@ -40,6 +51,7 @@ async function compileWasm(wasm) {
 }
 
 function toUrl(s) {
+  if (typeof process !== 'object' || !process.versions || !process.versions.node) return new URL(s, globalThis.location && globalThis.location.href);
   try {
     return new URL(s);
   } catch {

@@ -1,0 +1,179 @@
+// protocol.test.mjs: request ids, structured errors, survival after errors/exceptions/traps,
+// cancellation of queued work and dispose, through serve()/Client directly and through the public
+// API with the fake engine (in-process and in a worker_threads Worker).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Client, createInlinePorts, serve } from '../../worker/protocol.mjs';
+import { EdgebertError } from '../../worker/errors.mjs';
+import { createRuntime, pipeline } from '../../worker/index.mjs';
+import { fakePackedModel } from './fake_edgebert.mjs';
+import { fakeInline, fakeWorker } from './helpers.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function harness(handlers) {
+  const [a, b] = createInlinePorts();
+  serve(b, handlers);
+  return new Client(a);
+}
+
+test('each reply goes to the request with its id, whatever order they finish in', async () => {
+  const client = harness({
+    async run(msg) { await sleep(msg.delay); return { result: msg.value }; },
+  });
+  const out = await Promise.all([30, 0, 10, 0].map((delay, i) => client.request('run', { delay, value: `v${i}` })));
+  assert.deepEqual(out, ['v0', 'v1', 'v2', 'v3']);
+});
+
+test('requests run one at a time, in arrival order', async () => {
+  const log = [];
+  const client = harness({
+    async run(msg) { log.push(`start ${msg.n}`); await sleep(5); log.push(`end ${msg.n}`); return { result: msg.n }; },
+  });
+  await Promise.all([1, 2, 3].map((n) => client.request('run', { n })));
+  assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+});
+
+test('errors are structured {code, message}; a throwing handler does not stop the server', async () => {
+  const client = harness({
+    async bad() { throw new EdgebertError('CorruptData', 'model.ebm: bad magic'); },
+    async buggy() { null.x; },  // eslint-disable-line no-unused-expressions
+    async ok() { return { result: 'fine' }; },
+  });
+  await assert.rejects(client.request('bad'), (e) => e instanceof EdgebertError && e.code === 'CorruptData' && e.message === 'model.ebm: bad magic');
+  await assert.rejects(client.request('buggy'), (e) => e.code === 'Internal' && /unexpected TypeError/.test(e.message));
+  await assert.rejects(client.request('nope'), (e) => e.code === 'InvalidArgument' && /unknown request type "nope"/.test(e.message));
+  assert.equal(await client.request('ok'), 'fine');
+});
+
+test('a cancelled queued request is dropped by the server with Cancelled; the running one finishes', async () => {
+  const ran = [];
+  const client = harness({
+    async run(msg) { ran.push(msg.n); await sleep(msg.ms || 0); return { result: msg.n }; },
+  });
+  const a = new AbortController();
+  const b = new AbortController();
+  const pa = client.request('run', { n: 'A', ms: 60 }, { signal: a.signal });
+  const pb = client.request('run', { n: 'B' }, { signal: b.signal });
+  const pc = client.request('run', { n: 'C' });
+  await sleep(20);  // A is running now, B and C are queued
+  a.abort();        // too late for A: it finishes and resolves
+  b.abort();
+  await assert.rejects(pb, (e) => e.code === 'Cancelled');
+  assert.equal(await pa, 'A');
+  assert.equal(await pc, 'C');
+  assert.deepEqual(ran, ['A', 'C'], 'B must never run');
+});
+
+test('a download (cooperative handler) sees the abort of the running request', async () => {
+  const client = harness({
+    async load(msg, ctx) {
+      while (!ctx.signal.aborted) await sleep(2);
+      throw new EdgebertError('Cancelled', 'download of model.safetensors was cancelled');
+    },
+  });
+  const ac = new AbortController();
+  const p = client.request('load', {}, { signal: ac.signal });
+  await sleep(15);
+  ac.abort();
+  await assert.rejects(p, (e) => e.code === 'Cancelled');
+});
+
+test('an already aborted signal rejects at once without sending anything', async () => {
+  let calls = 0;
+  const client = harness({ async run() { calls++; return { result: 1 }; } });
+  await assert.rejects(client.request('run', {}, { signal: AbortSignal.abort() }), (e) => e.code === 'Cancelled');
+  await sleep(5);
+  assert.equal(calls, 0);
+});
+
+test('progress messages reach the caller of their request only', async () => {
+  const client = harness({
+    async load(msg, ctx) { for (let i = 1; i <= 3; i++) ctx.progress({ n: msg.n, i }); return { result: null }; },
+  });
+  const seen1 = [];
+  const seen2 = [];
+  await Promise.all([
+    client.request('load', { n: 1 }, { onProgress: (p) => seen1.push(p) }),
+    client.request('load', { n: 2 }, { onProgress: (p) => seen2.push(p) }),
+  ]);
+  assert.deepEqual(seen1.map((p) => p.n), [1, 1, 1]);
+  assert.deepEqual(seen2.map((p) => p.n), [2, 2, 2]);
+});
+
+for (const [device, opts] of [['inline', fakeInline], ['worker_threads', fakeWorker]]) {
+  test(`${device}: errors, a thrown exception and a wasm trap leave the runtime serving`, async () => {
+    const clf = await pipeline('text-classification', fakePackedModel(), opts());
+    const other = await pipeline('text-classification', fakePackedModel(), opts());
+    try {
+      await assert.rejects(clf('__fail__'), (e) => e.code === 'InvalidArgument' && /refused/.test(e.message));
+      assert.equal((await clf('ok'))[0].request.text, 'ok');
+      await assert.rejects(clf('__throw__'), (e) => e.code === 'Internal' && /fake handler bug/.test(e.message));
+      assert.equal((await clf('still ok'))[0].request.text, 'still ok');
+      await assert.rejects(clf('__trap__'), (e) => e.code === 'WasmTrap' && /unreachable/.test(e.message) && /poisoned/.test(e.message));
+      // The trapped model is poisoned; a model in another runtime is untouched.
+      await assert.rejects(clf('after trap'), (e) => e.code === 'ModelPoisoned');
+      assert.equal((await other('fine'))[0].request.text, 'fine');
+    } finally {
+      await clf.dispose();
+      await other.dispose();
+    }
+  });
+
+  test(`${device}: aborting queued runs rejects them with Cancelled and they never reach the engine`, async () => {
+    const clf = await pipeline('text-classification', fakePackedModel(), opts());
+    try {
+      const before = (await clf('__stats__')).runs;
+      const ac = new AbortController();
+      const t0 = Date.now();
+      const slow = clf('__sleep:300__');               // blocks the engine's thread for 300 ms
+      const queued = clf('queued', { signal: ac.signal });
+      const after = clf('after');
+      await sleep(30);
+      ac.abort();
+      await assert.rejects(queued, (e) => e.code === 'Cancelled');
+      // In a worker it is rejected at once (it had not started), not after the 300 ms run; inline,
+      // the caller's own thread is the one blocked, so nothing can happen before the run ends.
+      if (device !== 'inline') assert.ok(Date.now() - t0 < 250, `Cancelled came after ${Date.now() - t0} ms`);
+      assert.equal((await slow)[0].request.text, '__sleep:300__');
+      assert.equal((await after)[0].request.text, 'after');
+      const stats = await clf('__stats__');
+      // stats, slow, after, stats: 'queued' never ran.
+      assert.equal(stats.runs - before, 3);
+    } finally {
+      await clf.dispose();
+    }
+  });
+
+  test(`${device}: dispose frees the model's memory for the next model; later calls fail with Disposed`, async () => {
+    const runtime = await createRuntime(opts());
+    try {
+      const big = await pipeline('text-classification', fakePackedModel({ padding: 'x'.repeat(100000) }), { runtime });
+      const withBig = await big('__stats__');
+      await big.dispose();
+      await assert.rejects(big('x'), (e) => e.code === 'Disposed');
+      await big.dispose();  // twice is harmless
+      const small = await pipeline('text-classification', fakePackedModel(), { runtime });
+      const withSmall = await small('__stats__');
+      assert.ok(withBig.live_bytes - withSmall.live_bytes >= 100000,
+        `dispose did not free the model bytes: ${withBig.live_bytes} -> ${withSmall.live_bytes}`);
+      await small.dispose();
+    } finally {
+      await runtime.close();
+    }
+  });
+}
+
+test('options are checked before anything is sent, with the allowed values listed', async () => {
+  const clf = await pipeline('text-classification', fakePackedModel(), fakeInline());
+  try {
+    await assert.rejects(clf('x', { top_k: 2 }), (e) => e.code === 'InvalidArgument' && /did you mean topK/.test(e.message));
+    await assert.rejects(clf('x', { functionToApply: 'relu' }), (e) => /"default", "sigmoid", "softmax", "none"/.test(e.message));
+    await assert.rejects(clf(42), (e) => e.code === 'InvalidArgument' && /text must be a string/.test(e.message));
+  } finally {
+    await clf.dispose();
+  }
+  await assert.rejects(pipeline('summarization', fakePackedModel(), fakeInline()), (e) => e.code === 'InvalidArgument' && /unsupported task "summarization"/.test(e.message));
+  await assert.rejects(pipeline('ner', fakePackedModel(), fakeInline()), (e) => e.code === 'Unsupported' && /cannot do token-classification/.test(e.message));
+});

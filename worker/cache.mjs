@@ -1,0 +1,144 @@
+// cache.mjs: downloaded files kept for the next load: a folder in Node (atomic writes), Cache
+// Storage in browsers and workers, nothing elsewhere. Keys are full URLs, and Hugging Face URLs
+// contain the revision (.../resolve/<revision>/<file>), so a pinned commit is cached for good while
+// a branch name like 'main' keeps whatever was downloaded first (pass cache: false to refresh).
+
+const CACHE_STORAGE_NAME = 'edgebert-v1';
+const READ_CHUNK = 1 << 20;
+
+const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
+
+/**
+ * @param {{cache?: boolean, cacheDir?: string}} options
+ * @returns {Promise<null | {kind: string, location: string, get(key: string): Promise<null|{size: number, chunks: AsyncIterable<Uint8Array>}>, put(key: string, bytes: Uint8Array): Promise<void>}>}
+ */
+export async function openCache({ cache = true, cacheDir } = {}) {
+  if (cache === false) return null;
+  if (isNode()) return NodeFileCache.open(cacheDir);
+  if (cacheDir !== undefined) {
+    throw new Error('edgebert: cacheDir is only meaningful in Node (browsers use Cache Storage)');
+  }
+  if (typeof globalThis.caches === 'object' && globalThis.caches && typeof globalThis.caches.open === 'function') {
+    try {
+      return new CacheStorageCache(await globalThis.caches.open(CACHE_STORAGE_NAME));
+    } catch {
+      return null;  // e.g. opaque origins and some private modes refuse Cache Storage
+    }
+  }
+  return null;
+}
+
+/** The Node cache folder: cacheDir, else $EDGEBERT_CACHE_DIR, else $XDG_CACHE_HOME/edgebert, else ~/.cache/edgebert. */
+export async function defaultCacheDir() {
+  const { homedir } = await import('node:os');
+  const { join } = await import('node:path');
+  if (process.env.EDGEBERT_CACHE_DIR) return process.env.EDGEBERT_CACHE_DIR;
+  if (process.env.XDG_CACHE_HOME) return join(process.env.XDG_CACHE_HOME, 'edgebert');
+  return join(homedir(), '.cache', 'edgebert');
+}
+
+/** Reads a local file as chunks (Node). Each chunk is valid until the next iteration. */
+export async function nodeFileChunks(path) {
+  const fs = await import('node:fs/promises');
+  const handle = await fs.open(path, 'r');
+  const { size } = await handle.stat();
+  async function* chunks() {
+    const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
+    try {
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) return;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return { size, chunks: chunks(), close: () => handle.close().catch(() => {}) };
+}
+
+class NodeFileCache {
+  static async open(cacheDir) {
+    const path = await import('node:path');
+    const fs = await import('node:fs/promises');
+    return new NodeFileCache(path.resolve(cacheDir || (await defaultCacheDir())), path, fs);
+  }
+
+  constructor(dir, path, fs) {
+    this.kind = 'folder';
+    this.location = dir;
+    this.path = path;
+    this.fs = fs;
+  }
+
+  /** https://host:port/a/b/c?x -> <dir>/https/host_port/a/b/c%3Fx (every segment URI-encoded: no '..'). */
+  fileFor(key) {
+    const url = new URL(key);
+    const seg = (s) => {
+      const e = encodeURIComponent(decodeURIComponent(s));
+      return e === '.' || e === '..' || e === '' ? `%2E${e.slice(1)}_` : e;
+    };
+    const parts = url.pathname.split('/').filter((s) => s !== '').map(seg);
+    if (parts.length === 0) parts.push('index');
+    if (url.search) parts[parts.length - 1] += encodeURIComponent(url.search);
+    return this.path.join(this.location, url.protocol.replace(':', ''), url.host.replace(':', '_'), ...parts);
+  }
+
+  async get(key) {
+    try {
+      return await nodeFileChunks(this.fileFor(key));
+    } catch (err) {
+      if (err && err.code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async put(key, bytes) {
+    const file = this.fileFor(key);
+    await this.fs.mkdir(this.path.dirname(file), { recursive: true });
+    // Write elsewhere and rename: a crash or a concurrent reader never sees a partial file.
+    const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    try {
+      await this.fs.writeFile(tmp, bytes);
+      await this.fs.rename(tmp, file);
+    } catch (err) {
+      await this.fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+}
+
+class CacheStorageCache {
+  constructor(cache) {
+    this.kind = 'cache-storage';
+    this.location = CACHE_STORAGE_NAME;
+    this.cache = cache;
+  }
+
+  async get(key) {
+    const response = await this.cache.match(key);
+    if (!response || !response.body) return null;
+    const size = Number(response.headers.get('content-length'));
+    return { size: Number.isFinite(size) && size >= 0 ? size : undefined, chunks: streamChunks(response.body), close: () => response.body.cancel().catch(() => {}) };
+  }
+
+  async put(key, bytes) {
+    // Cache Storage keeps its own copy; a view of the wasm heap must not be retained.
+    const copy = bytes.slice();
+    await this.cache.put(key, new Response(copy, { headers: { 'content-length': String(copy.byteLength) } }));
+  }
+}
+
+/** A ReadableStream as an async iterable of Uint8Array chunks. */
+export async function* streamChunks(stream) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -1,0 +1,262 @@
+// engine.mjs: the JS adapter over the engine's C ABI (wasm/bindings.cc): heap strings and
+// out-pointers, status codes to EdgebertError, traps caught and the model involved poisoned.
+//
+// ABI (all exports are `_name` on the Emscripten module; every int return is a StatusCode):
+//   eb_malloc, eb_free, eb_version, eb_last_error,
+//   eb_model_load(bytes, len, int* out_handle)      engine keeps using `bytes` in place and owns them
+//                                                   on success (freed by eb_model_free); on failure
+//                                                   the caller still owns them
+//   eb_convert_hf(files_json, u8** out, size_t* out_len)
+//   eb_model_info(handle, char** out_json), eb_run(handle, task, request_json, char** out_json)
+//   eb_model_free(handle), eb_build_info(char** out_json)
+
+import { instantiateEdgebert } from './wasm_loader.mjs';
+import { EdgebertError, errorFromStatus, isWasmTrap } from './errors.mjs';
+
+/** The exports a model needs. Until the lead's ABI lands, only the first four exist. */
+export const MODEL_ABI = Object.freeze(['eb_model_load', 'eb_model_info', 'eb_run', 'eb_model_free']);
+
+// (module (func (result v128) v128.const i32x4 0 0 0 0)): validates only where SIMD128 exists.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+export function hasWasmSimd() {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Chooses the build for a `threads` option. Only the single-thread SIMD128 build exists today; an
+ * explicit request for more threads is an error, never a silent fallback.
+ * @returns {{threads: number, build: string, reason: string}}
+ */
+export function chooseBuild(threads = 'auto') {
+  if (threads === 'auto' || threads === 1) {
+    return {
+      threads: 1,
+      build: 'simd128-single-thread',
+      reason: threads === 'auto'
+        ? 'threads: "auto" chose the single-thread build because it is the only build in this package'
+        : 'threads: 1 requested',
+    };
+  }
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new EdgebertError('InvalidArgument', `threads must be 'auto' or a positive integer, got ${JSON.stringify(threads)}`);
+  }
+  throw new EdgebertError('Unsupported',
+    `threads: ${threads} requested, but this package has only the single-thread build (edgebert.wasm); ` +
+    `pass threads: 1 or 'auto' (the pthreads build is not released yet)`);
+}
+
+export class Engine {
+  /**
+   * @param {object} opts
+   * @param {Function} [opts.factory] the default export of edgebert.mjs (when bundled)
+   * @param {string|URL} [opts.glueUrl] where to import edgebert.mjs from (when no factory)
+   * @param {WebAssembly.Module|ArrayBuffer|Uint8Array|string|URL} opts.wasm  compiled module or location
+   * @param {'auto'|number} [opts.threads]
+   */
+  static async create({ factory, glueUrl, wasm, threads = 'auto' }) {
+    const build = chooseBuild(threads);
+    if (!hasWasmSimd()) {
+      throw new EdgebertError('Unsupported',
+        'this JavaScript runtime has no WebAssembly SIMD128 (needed by edgebert.wasm); use a current browser or Node 16.4+');
+    }
+    if (!factory) {
+      if (!glueUrl) throw new EdgebertError('InvalidArgument', 'no engine: give moduleFactory or glueUrl');
+      factory = (await import(String(glueUrl))).default;
+    }
+    if (typeof factory !== 'function') {
+      throw new EdgebertError('InvalidArgument', 'moduleFactory must be the default export of edgebert.mjs (a function)');
+    }
+    const mod = await instantiateEdgebert({ factory, wasm });
+    return new Engine(mod, build);
+  }
+
+  constructor(mod, build = chooseBuild('auto')) {
+    this.mod = mod;
+    this.build = build;
+    this.poisoned = new Map();  // handle -> message of the trap that poisoned it
+    this.trapped = false;       // a trap happened somewhere: reported in buildInfo()
+  }
+
+  has(name) {
+    return typeof this.mod[`_${name}`] === 'function';
+  }
+
+  /** Throws Unsupported naming the missing exports (the engine ABI is not in this build). */
+  require(names, what) {
+    const missing = names.filter((n) => !this.has(n));
+    if (missing.length > 0) {
+      throw new EdgebertError('Unsupported',
+        `engine ABI not built yet: edgebert.wasm (version ${this.version()}) does not export ${missing.join(', ')}, ` +
+        `needed to ${what}`);
+    }
+  }
+
+  version() {
+    return this.mod.UTF8ToString(this.mod._eb_version());
+  }
+
+  /** The current heap view (it is replaced when memory grows: never keep it across engine calls). */
+  heap() {
+    return this.mod.HEAPU8;
+  }
+
+  malloc(n) {
+    const ptr = this._call('eb_malloc', null, 'allocate memory', n);
+    if (!ptr && n > 0) {
+      throw new EdgebertError('OutOfRange', `cannot allocate ${n} bytes in the wasm heap (out of memory)`);
+    }
+    return ptr;
+  }
+
+  free(ptr) {
+    if (ptr) this._call('eb_free', null, 'free memory', ptr);
+  }
+
+  lastError() {
+    return this.mod.UTF8ToString(this.mod._eb_last_error());
+  }
+
+  /** { version, simd, threads, relaxed_simd, build, abi, ... } - which build runs, never guessed. */
+  buildInfo() {
+    const info = {
+      version: this.version(),
+      build: this.build.build,
+      threads: this.build.threads,
+      threadsReason: this.build.reason,
+      simd: true,  // the only build is compiled with -msimd128 and it instantiated, so SIMD128 runs
+      abi: MODEL_ABI.every((n) => this.has(n)),
+    };
+    if (this.has('eb_build_info')) {
+      Object.assign(info, this._outJson('eb_build_info', null, 'read the build info'));
+    } else {
+      info.relaxed_simd = false;
+      info.note = 'edgebert.wasm has no eb_build_info yet; fields come from the loader';
+    }
+    if (this.trapped) info.trapped = true;
+    return info;
+  }
+
+  /**
+   * Hands a heap buffer with a packed model to the engine. On success the engine owns `ptr`.
+   * @returns {number} the model handle
+   */
+  loadModel(ptr, len, what = 'the model') {
+    this.require(['eb_model_load'], 'load a model');
+    const out = this.malloc(4);
+    try {
+      const rc = this._call('eb_model_load', null, `load ${what}`, ptr, len, out);
+      if (rc !== 0) throw errorFromStatus(rc, this.lastError(), `cannot load ${what}`);
+      return this.mod.HEAP32[out >> 2];
+    } finally {
+      this.free(out);
+    }
+  }
+
+  /**
+   * Converts Hugging Face files already in the heap into packed model bytes.
+   * @param {Record<string, {ptr: number, len: number}>} files
+   * @returns {{ptr: number, len: number}} owned by the caller (pass to loadModel or free)
+   */
+  convertHf(files, what) {
+    this.require(['eb_convert_hf'], 'convert a Hugging Face checkpoint');
+    const json = this._string(JSON.stringify(files));
+    const out = this.malloc(8);
+    try {
+      const rc = this._call('eb_convert_hf', null, `convert ${what}`, json, out, out + 4);
+      if (rc !== 0) throw errorFromStatus(rc, this.lastError(), `cannot convert ${what}`);
+      return { ptr: this.mod.HEAPU32[out >> 2], len: this.mod.HEAPU32[(out >> 2) + 1] };
+    } finally {
+      this.free(out);
+      this.free(json);
+    }
+  }
+
+  modelInfo(handle) {
+    this.require(['eb_model_info'], 'describe a model');
+    return this._outJson('eb_model_info', handle, `describe model ${handle}`, handle);
+  }
+
+  /** Runs one task request (an object, sent as JSON) and returns the parsed response JSON. */
+  run(handle, task, request) {
+    this.require(['eb_run'], `run ${task}`);
+    const taskPtr = this._string(task);
+    const reqPtr = this._string(JSON.stringify(request));
+    try {
+      return this._outJson('eb_run', handle, `${task} on model ${handle}`, handle, taskPtr, reqPtr);
+    } finally {
+      this.free(reqPtr);
+      this.free(taskPtr);
+    }
+  }
+
+  freeModel(handle) {
+    this.poisoned.delete(handle);
+    if (!this.has('eb_model_free')) return;
+    try {
+      this.mod._eb_model_free(handle);
+    } catch (err) {
+      // Freeing a poisoned model may trap again; the handle is gone from our side either way.
+      if (!isWasmTrap(err)) throw err;
+      this.trapped = true;
+    }
+  }
+
+  _string(s) {
+    const n = this.mod.lengthBytesUTF8(s) + 1;
+    const ptr = this.malloc(n);
+    this.mod.stringToUTF8(s, ptr, n);
+    return ptr;
+  }
+
+  /** Calls fn(...args, char** out) and parses the eb_malloc'd JSON it returns, then frees it. */
+  _outJson(name, handle, what, ...args) {
+    const out = this.malloc(4);
+    try {
+      this.mod.HEAPU32[out >> 2] = 0;
+      const rc = this._call(name, handle, what, ...args, out);
+      if (rc !== 0) throw errorFromStatus(rc, this.lastError(), `${what} failed`);
+      const strPtr = this.mod.HEAPU32[out >> 2];
+      if (!strPtr) throw new EdgebertError('Internal', `${what}: ${name} returned Ok without a result`);
+      const text = this.mod.UTF8ToString(strPtr);
+      this.free(strPtr);
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new EdgebertError('Internal', `${what}: ${name} returned invalid JSON (${err.message}): ${text.slice(0, 200)}`);
+      }
+    } finally {
+      this.free(out);
+    }
+  }
+
+  /** Every engine call goes through here: poisoned handles refused, traps turned into WasmTrap. */
+  _call(name, handle, what, ...args) {
+    if (handle !== null && this.poisoned.has(handle)) {
+      throw new EdgebertError('ModelPoisoned',
+        `model ${handle} is unusable: an earlier request trapped inside the engine (${this.poisoned.get(handle)}); ` +
+        'dispose it and load it again');
+    }
+    const fn = this.mod[`_${name}`];
+    if (typeof fn !== 'function') this.require([name], what);
+    try {
+      return fn(...args);
+    } catch (err) {
+      if (!isWasmTrap(err)) throw err;
+      this.trapped = true;
+      const trap = `${err.name}: ${err.message}`;
+      if (handle !== null) this.poisoned.set(handle, trap);
+      throw new EdgebertError('WasmTrap',
+        `the engine trapped during ${what} (${trap}); this is a bug in edgebert, please report it with the input. ` +
+        (handle !== null ? `Model ${handle} is poisoned (dispose and reload it); other models keep working.` : ''),
+        { trap, handle });
+    }
+  }
+}

@@ -1,0 +1,252 @@
+// index.mjs: the public JS API: pipeline(task, source, options), tokenizer(source), getBuildInfo(),
+// createRuntime(). The engine runs in a worker (browsers, Node worker_threads) or in-process
+// ('inline', and wherever there is no Worker); the API is the same either way.
+
+import { Client, createInlinePorts, serve } from './protocol.mjs';
+import { createService } from './service.mjs';
+import { EdgebertError } from './errors.mjs';
+import { describeSource } from './sources.mjs';
+import { buildRequests, resolveTask } from './tasks.mjs';
+
+export { EdgebertError, ERROR_CODES } from './errors.mjs';
+export { Tensor } from './tasks.mjs';
+
+// Where the wasm build is, relative to this file, in this repository's layout. A packaged copy
+// that puts edgebert.mjs/.wasm elsewhere passes glueUrl/wasmUrl (or wasmModule + moduleFactory).
+const DEFAULT_GLUE_URL = new URL('../build/wasm/wasm/edgebert.mjs', import.meta.url).href;
+const DEFAULT_WASM_URL = new URL('../build/wasm/wasm/edgebert.wasm', import.meta.url).href;
+const WORKER_URL = new URL('./worker.mjs', import.meta.url);
+
+const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
+const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'function';
+
+const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads'];
+const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime'];
+
+/**
+ * One engine (wasm instance) in a worker or in-process. Pipelines share the default runtime so
+ * memory freed by one model's dispose() is reused by the next.
+ */
+export class Runtime {
+  constructor(client, device, info, terminate) {
+    this.client = client;
+    this.device = device;
+    /** Which build runs: { version, build, threads, threadsReason, simd, relaxed_simd, abi, ... } */
+    this.info = info;
+    this._terminate = terminate;
+    this.closed = false;
+  }
+
+  /** Stops the worker (or drops the inline engine); pending requests fail with Disposed. */
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close(new EdgebertError('Disposed', 'the runtime was closed'));
+    await this._terminate();
+  }
+}
+
+/**
+ * @param {object} [options]
+ * @param {'worker'|'inline'} [options.device] default: 'worker' where a Worker exists, else 'inline'
+ * @param {WebAssembly.Module} [options.wasmModule] precompiled edgebert.wasm (edge runtimes)
+ * @param {string|URL} [options.wasmUrl] where edgebert.wasm is
+ * @param {string|URL} [options.glueUrl] where edgebert.mjs is
+ * @param {Function} [options.moduleFactory] edgebert.mjs's default export, when bundled (inline only)
+ * @param {'auto'|number} [options.threads]
+ * @returns {Promise<Runtime>}
+ */
+export async function createRuntime(options = {}) {
+  checkOptionNames('createRuntime', options, RUNTIME_OPTIONS);
+  const device = options.device || (isNode() || hasBrowserWorker() ? 'worker' : 'inline');
+  if (device !== 'worker' && device !== 'inline') {
+    throw new EdgebertError('InvalidArgument', `device must be 'worker' or 'inline', got ${JSON.stringify(device)}`);
+  }
+  const init = {
+    glueUrl: options.moduleFactory ? undefined : String(options.glueUrl || DEFAULT_GLUE_URL),
+    wasmUrl: options.wasmModule ? undefined : String(options.wasmUrl || DEFAULT_WASM_URL),
+    wasmModule: options.wasmModule,
+    threads: options.threads === undefined ? 'auto' : options.threads,
+  };
+  let client;
+  let terminate;
+  if (device === 'inline') {
+    const [mine, theirs] = createInlinePorts();
+    serve(theirs, createService({ factory: options.moduleFactory }));
+    client = new Client(mine);
+    terminate = async () => {};
+  } else {
+    if (options.moduleFactory) {
+      throw new EdgebertError('InvalidArgument', "moduleFactory cannot be sent to a worker (functions do not cross postMessage); give glueUrl, or use device: 'inline'");
+    }
+    ({ client, terminate } = await startWorker());
+  }
+  const runtime = new Runtime(client, device, null, terminate);
+  try {
+    runtime.info = await client.request('init', { options: init });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  return runtime;
+}
+
+async function startWorker() {
+  if (isNode()) {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(WORKER_URL);
+    // An idle worker must not keep Node alive; a busy one must.
+    const client = new Client(portOf(worker, (cb) => worker.on('message', cb)), { onIdle: () => worker.unref() });
+    const request = client.request.bind(client);
+    client.request = (...args) => { worker.ref(); return request(...args); };
+    worker.on('error', (err) => client.close(new EdgebertError('WorkerError', `the edgebert worker failed: ${err && err.message}`)));
+    worker.on('exit', (code) => client.close(new EdgebertError('WorkerError', `the edgebert worker exited (code ${code})`)));
+    return { client, terminate: () => worker.terminate().then(() => {}) };
+  }
+  if (!hasBrowserWorker()) {
+    throw new EdgebertError('Unsupported', "device 'worker' needs Worker, which this environment does not have; use device: 'inline'");
+  }
+  const worker = new globalThis.Worker(WORKER_URL, { type: 'module' });
+  const client = new Client(portOf(worker, (cb) => worker.addEventListener('message', (e) => cb(e.data))));
+  worker.addEventListener('error', (e) => client.close(new EdgebertError('WorkerError',
+    `the edgebert worker failed: ${e && e.message ? e.message : 'it could not start (check that worker.mjs is served with a JavaScript MIME type)'}`)));
+  worker.addEventListener('messageerror', () => client.close(new EdgebertError('WorkerError', 'a message from the edgebert worker could not be read')));
+  return { client, terminate: async () => worker.terminate() };
+}
+
+function portOf(worker, onMessage) {
+  return { postMessage: (msg, transfer) => worker.postMessage(msg, transfer), onMessage };
+}
+
+// The shared runtime per device and engine location (not for wasmModule/moduleFactory: those
+// get a runtime of their own, closed with their pipeline).
+const sharedRuntimes = new Map();
+
+async function runtimeFor(options) {
+  if (options.runtime) {
+    if (!(options.runtime instanceof Runtime)) throw new EdgebertError('InvalidArgument', 'runtime must come from createRuntime()');
+    if (options.runtime.closed) throw new EdgebertError('Disposed', 'the runtime was closed');
+    return { runtime: options.runtime, owned: false };
+  }
+  const ro = pick(options, RUNTIME_OPTIONS);
+  if (ro.wasmModule || ro.moduleFactory) return { runtime: await createRuntime(ro), owned: true };
+  const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads]);
+  let entry = sharedRuntimes.get(key);
+  if (!entry) {
+    entry = createRuntime(ro);
+    sharedRuntimes.set(key, entry);
+    entry.catch(() => sharedRuntimes.delete(key));
+  }
+  const runtime = await entry;
+  if (runtime.closed) {
+    sharedRuntimes.delete(key);
+    return runtimeFor(options);
+  }
+  return { runtime, owned: false };
+}
+
+/** Which build runs and what it supports (the shared runtime, started if needed). */
+export async function getBuildInfo(options = {}) {
+  checkOptionNames('getBuildInfo', options, [...RUNTIME_OPTIONS, 'runtime']);
+  const { runtime, owned } = await runtimeFor(options);
+  const info = runtime.info;
+  if (owned) await runtime.close();
+  return info;
+}
+
+async function loadModel(what, source, options) {
+  checkOptionNames(what, options, [...RUNTIME_OPTIONS, ...LOAD_OPTIONS]);
+  const description = describeSource(source);
+  const { runtime, owned } = await runtimeFor(options);
+  const client = runtime.client;
+  // A load cancelled here that the worker ran anyway is disposed as soon as its result arrives.
+  client.hooks.onLateResult = client.hooks.onLateResult || ((type, result) => {
+    if (type === 'load' && result && result.model !== undefined) client.request('dispose', { model: result.model }).catch(() => {});
+  });
+  let loaded;
+  try {
+    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir: options.cacheDir } },
+      { signal: options.signal, onProgress: options.onProgress });
+  } catch (err) {
+    if (owned) await runtime.close();
+    throw err;
+  }
+  return { runtime, owned, loaded };
+}
+
+function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
+  const { model, info } = loaded;
+  let disposed = false;
+  const call = async (...args) => {
+    if (disposed) throw new EdgebertError('Disposed', `this ${taskName} pipeline was disposed`);
+    // A trailing { signal } is ours, not the task's: pull it out of the options object.
+    let signal;
+    const last = args[args.length - 1];
+    if (last && typeof last === 'object' && !Array.isArray(last) && 'signal' in last && !('question' in last)) {
+      const { signal: s, ...rest } = last;
+      signal = s;
+      args[args.length - 1] = rest;
+    }
+    const { engineTask, requests, shape } = buildRequests(taskName, args);
+    const outs = await runtime.client.request('run', { model, task: engineTask, requests }, { signal });
+    return shape(outs);
+  };
+  call.task = taskName;
+  call.info = { model: info, build: buildInfo, files: loaded.files };
+  call.dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    try {
+      if (!runtime.closed) await runtime.client.request('dispose', { model });
+    } finally {
+      if (owned) await runtime.close();
+    }
+  };
+  return call;
+}
+
+/**
+ * @param {string} task 'text-classification' ('sentiment-analysis'), 'token-classification' ('ner'),
+ *   'question-answering', 'feature-extraction', 'sentence-embeddings', 'fill-mask'
+ * @param {*} source see describeSource in sources.mjs and docs/API.md
+ * @param {object} [options] onProgress, signal, cache, cacheDir, runtime, and the createRuntime options
+ */
+export async function pipeline(task, source, options = {}) {
+  const spec = resolveTask(task);
+  const { runtime, owned, loaded } = await loadModel(`pipeline(${JSON.stringify(task)})`, source, options);
+  const tasks = loaded.info && Array.isArray(loaded.info.tasks) ? loaded.info.tasks : null;
+  if (tasks && !tasks.includes(spec.engine)) {
+    await runtime.client.request('dispose', { model: loaded.model }).catch(() => {});
+    if (owned) await runtime.close();
+    throw new EdgebertError('Unsupported',
+      `this model (${loaded.info.architecture || loaded.info.model_type || 'unknown architecture'}) cannot do ${spec.name}; ` +
+      `it supports ${tasks.join(', ')}`);
+  }
+  return makeCallable(spec.name, runtime, owned, loaded, runtime.info);
+}
+
+/**
+ * tokenizer(source) -> tok(text, { textPair, addSpecialTokens, truncation, maxLength }) resolving
+ * to { input_ids, token_type_ids, attention_mask, tokens, offset_mapping, word_ids, special_tokens_mask }.
+ */
+export async function tokenizer(source, options = {}) {
+  const { runtime, owned, loaded } = await loadModel('tokenizer', source, options);
+  return makeCallable('tokenize', runtime, owned, loaded, runtime.info);
+}
+
+function checkOptionNames(what, options, allowed) {
+  if (options === null || typeof options !== 'object') {
+    throw new EdgebertError('InvalidArgument', `${what}: options must be an object`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!allowed.includes(name)) {
+      throw new EdgebertError('InvalidArgument', `${what}: unknown option ${JSON.stringify(name)}; expected one of ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function pick(obj, names) {
+  const out = {};
+  for (const n of names) if (obj[n] !== undefined) out[n] = obj[n];
+  return out;
+}

@@ -1,0 +1,223 @@
+// protocol.mjs: the message protocol between the API (client) and the worker (server), the same
+// whether the server runs in a Web Worker, a Node worker_threads Worker or in-process ('inline').
+//
+// client -> server   { id, type: 'init'|'load'|'run'|'dispose'|'info', ...payload }
+//                    { type: 'cancel', id }                    (no reply of its own)
+// server -> client   { id, type: 'started' }                   (the request left the queue)
+//                    { id, type: 'progress', progress }        (loads only)
+//                    { id, type: 'result', result }            (buffers in result are transferred)
+//                    { id, type: 'error', error: { code, message, details? } }
+//
+// Requests run one at a time in arrival order (the wasm engine is single-threaded and not
+// re-entrant). A cancel for a queued request drops it with a Cancelled error; a cancel for the
+// running request aborts its AbortSignal, which downloads honour; an engine call cannot be
+// interrupted and finishes normally.
+
+import { EdgebertError, serializeError, deserializeError, cancelledError } from './errors.mjs';
+
+export const REQUEST_TYPES = Object.freeze(['init', 'load', 'run', 'dispose', 'info']);
+
+// Before each job the server lets pending messages in (a cancel sent while the previous job was
+// blocking the thread must be seen before the next job starts). setImmediate runs after Node's
+// poll phase, where port messages are delivered; elsewhere a timer task is the portable choice.
+const yieldToInbox = typeof setImmediate === 'function'
+  ? () => new Promise((resolve) => setImmediate(resolve))
+  : () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Serves requests arriving on `port` with `handlers[type](message, ctx)`.
+ * A handler returns `{ result, transfer? }` or throws; ctx = { signal, progress(p) }.
+ * @param {{postMessage(msg: object, transfer?: Transferable[]): void, onMessage(cb: (msg: object) => void): void}} port
+ * @param {Record<string, Function>} handlers
+ */
+export function serve(port, handlers) {
+  const queue = [];        // messages waiting to run, in arrival order
+  let running = null;      // { id, controller }
+  let pumping = false;
+
+  const send = (msg, transfer) => {
+    try {
+      port.postMessage(msg, transfer || []);
+    } catch (err) {
+      // A result that cannot be cloned is a bug in a handler: report it instead of losing the reply.
+      port.postMessage({ id: msg.id, type: 'error', error: serializeError(err) });
+    }
+  };
+
+  port.onMessage((msg) => {
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.type === 'cancel') {
+      const i = queue.findIndex((m) => m.id === msg.id);
+      if (i >= 0) {
+        const [dropped] = queue.splice(i, 1);
+        send({ id: dropped.id, type: 'error', error: serializeError(cancelledError(`request ${dropped.id} (${dropped.type})`)) });
+      } else if (running && running.id === msg.id) {
+        running.controller.abort();
+      }
+      return;
+    }
+    queue.push(msg);
+    pump();
+  });
+
+  async function pump() {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (queue.length > 0) {
+        await yieldToInbox();
+        const msg = queue.shift();
+        if (!msg) continue;  // cancelled while we yielded
+        await runOne(msg);
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  async function runOne(msg) {
+    const controller = new AbortController();
+    running = { id: msg.id, controller };
+    send({ id: msg.id, type: 'started' });
+    try {
+      const handler = Object.prototype.hasOwnProperty.call(handlers, msg.type) ? handlers[msg.type] : null;
+      if (!handler) {
+        throw new EdgebertError('InvalidArgument',
+          `unknown request type ${JSON.stringify(msg.type)}; expected one of ${REQUEST_TYPES.join(', ')}`);
+      }
+      const ctx = {
+        signal: controller.signal,
+        progress: (progress) => send({ id: msg.id, type: 'progress', progress }),
+      };
+      const out = (await handler(msg, ctx)) || {};
+      send({ id: msg.id, type: 'result', result: out.result === undefined ? null : out.result }, out.transfer);
+    } catch (err) {
+      send({ id: msg.id, type: 'error', error: serializeError(err) });
+    } finally {
+      running = null;
+    }
+  }
+}
+
+/**
+ * The caller's side: numbered requests, promises, progress callbacks and AbortSignals.
+ * A request aborted before the server reported 'started' rejects at once with Cancelled (the
+ * server drops it from its queue); once started, the abort is forwarded and the server decides.
+ */
+export class Client {
+  /**
+   * @param {{postMessage(msg: object, transfer?: Transferable[]): void, onMessage(cb: Function): void}} port
+   * @param {{onLateResult?: (type: string, result: any) => void}} [hooks] called with the result of
+   *   a request that was cancelled on this side but ran anyway (e.g. to dispose a loaded model)
+   */
+  constructor(port, hooks = {}) {
+    this.port = port;
+    this.hooks = hooks;
+    this.nextId = 1;
+    // id -> { type, resolve, reject, onProgress, started, settled, cleanup }; an entry stays until the
+    // server's final reply even when it was settled early (cancelled here before it started).
+    this.pending = new Map();
+    this.closedError = null;
+    port.onMessage((msg) => this._onMessage(msg));
+  }
+
+  /** Sends a request; resolves with its result or rejects with an EdgebertError. */
+  request(type, payload = {}, { signal, onProgress, transfer } = {}) {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (signal && signal.aborted) return Promise.reject(cancelledError(type));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const entry = { type, resolve, reject, onProgress, started: false, settled: false, cleanup: null };
+      if (signal) {
+        const onAbort = () => {
+          this.port.postMessage({ type: 'cancel', id });
+          if (!entry.started) this._settle(entry, null, cancelledError(`request ${id} (${type})`));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(id, entry);
+      try {
+        this.port.postMessage({ ...payload, id, type }, transfer || []);
+      } catch (err) {
+        this.pending.delete(id);
+        if (entry.cleanup) entry.cleanup();
+        reject(new EdgebertError('InvalidArgument', `cannot send the ${type} request to the worker: ${err.message}`));
+      }
+    });
+  }
+
+  /** Rejects every pending request (the worker died or the runtime was closed). */
+  close(error) {
+    this.closedError = error;
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of entries) this._settle(entry, null, error);
+  }
+
+  get busy() {
+    return this.pending.size > 0;
+  }
+
+  _settle(entry, result, error) {
+    if (entry.settled) return;
+    entry.settled = true;
+    if (entry.cleanup) entry.cleanup();
+    if (error) entry.reject(error);
+    else entry.resolve(result);
+  }
+
+  _finish(id) {
+    this.pending.delete(id);
+    if (this.hooks.onIdle && this.pending.size === 0) this.hooks.onIdle();
+  }
+
+  _onMessage(msg) {
+    if (!msg || typeof msg !== 'object') return;
+    const entry = this.pending.get(msg.id);
+    if (!entry) return;
+    switch (msg.type) {
+      case 'started':
+        entry.started = true;
+        return;
+      case 'progress':
+        if (!entry.settled && entry.onProgress) {
+          try { entry.onProgress(msg.progress); } catch { /* a throwing callback must not break the protocol */ }
+        }
+        return;
+      case 'result':
+        this._finish(msg.id);
+        // Cancelled here before we learnt it had started, but the server ran it: release what it made.
+        if (entry.settled) { if (this.hooks.onLateResult) this.hooks.onLateResult(entry.type, msg.result); }
+        else this._settle(entry, msg.result, null);
+        return;
+      case 'error':
+        this._finish(msg.id);
+        this._settle(entry, null, deserializeError(msg.error));
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+/**
+ * Two connected in-process ports for the 'inline' device: same protocol, same queue and
+ * cancellation semantics, no cloning (objects are handed over as they are).
+ */
+export function createInlinePorts() {
+  const make = () => ({ listener: null, peer: null });
+  const a = make();
+  const b = make();
+  a.peer = b;
+  b.peer = a;
+  const port = (end) => ({
+    postMessage(msg) {
+      queueMicrotask(() => { if (end.peer.listener) end.peer.listener(msg); });
+    },
+    onMessage(cb) {
+      end.listener = cb;
+    },
+  });
+  return [port(a), port(b)];
+}
