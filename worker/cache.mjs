@@ -10,7 +10,8 @@ const isNode = () => typeof process === 'object' && !!process.versions && !!proc
 
 /**
  * @param {{cache?: boolean, cacheDir?: string}} options
- * @returns {Promise<null | {kind: string, location: string, get(key: string): Promise<null|{size: number, chunks: AsyncIterable<Uint8Array>}>, put(key: string, bytes: Uint8Array): Promise<void>}>}
+ * @returns {Promise<null | {kind: string, location: string, get(key: string): Promise<null|{size: number, chunks: AsyncIterable<Uint8Array>}>,
+ *   put(key: string, bytes: Uint8Array): Promise<void>, isMissing(key: string): Promise<boolean>, putMissing(key: string): Promise<void>}>}
  */
 export async function openCache({ cache = true, cacheDir } = {}) {
   if (cache === false) return null;
@@ -93,8 +94,22 @@ class NodeFileCache {
     }
   }
 
-  async put(key, bytes) {
-    const file = this.fileFor(key);
+  /** A 404 remembered (like huggingface_hub's .no_exist), so a cached load needs no network. */
+  async isMissing(key) {
+    try {
+      await this.fs.access(`${this.fileFor(key)}.missing`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async putMissing(key) {
+    await this.put(key, new Uint8Array(0), '.missing');
+  }
+
+  async put(key, bytes, suffix = '') {
+    const file = this.fileFor(key) + suffix;
     await this.fs.mkdir(this.path.dirname(file), { recursive: true });
     // Write elsewhere and rename: a crash or a concurrent reader never sees a partial file.
     const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -120,6 +135,14 @@ class CacheStorageCache {
     if (!response || !response.body) return null;
     const size = Number(response.headers.get('content-length'));
     return { size: Number.isFinite(size) && size >= 0 ? size : undefined, chunks: streamChunks(response.body), close: () => response.body.cancel().catch(() => {}) };
+  }
+
+  async isMissing(key) {
+    return !!(await this.cache.match(`${key}#missing`));
+  }
+
+  async putMissing(key) {
+    await this.cache.put(`${key}#missing`, new Response(new Uint8Array(0)));
   }
 
   async put(key, bytes) {

@@ -94,9 +94,11 @@ async function openOne(spec, { signal, cache, fetchImpl }) {
     return { spec, size: src.size, chunks: src.chunks, close: src.close, cached: false };
   }
   const url = spec.url;
+  const canBeMissing = !!(spec.fallback || spec.optional);
   if (cache) {
     const hit = await cache.get(url);
     if (hit) return { spec, url, size: hit.size, chunks: hit.chunks, close: hit.close, cached: true, expectedSha: spec.sha256 };
+    if (canBeMissing && await cache.isMissing(url)) return spec.fallback ? 'fallback' : null;
   }
   let response;
   try {
@@ -106,8 +108,9 @@ async function openOne(spec, { signal, cache, fetchImpl }) {
     const cause = err && err.cause && err.cause.message ? `${err.message}: ${err.cause.message}` : (err && err.message);
     throw new EdgebertError('NetworkError', `cannot download ${spec.name} from ${url}: ${cause}`, { url, file: spec.name });
   }
-  if (response.status === 404 && (spec.fallback || spec.optional)) {
+  if (response.status === 404 && canBeMissing) {
     cancelBody(response);
+    if (cache) await cache.putMissing(url).catch(() => {});
     return spec.fallback ? 'fallback' : null;
   }
   if (!response.ok) {

@@ -27,11 +27,11 @@ export function sha256Hex(bytes) {
 }
 
 /** A tiny made-up safetensors file: an 8-byte header length, a JSON header, 16 bytes of data. */
-export function tinySafetensors() {
-  const header = Buffer.from(JSON.stringify({ 'w': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }));
+export function tinySafetensors(floats = 4) {
+  const header = Buffer.from(JSON.stringify({ 'w': { dtype: 'F32', shape: [floats], data_offsets: [0, 4 * floats] } }));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(header.length));
-  return Buffer.concat([len, header, Buffer.alloc(16, 7)]);
+  return Buffer.concat([len, header, Buffer.alloc(4 * floats, 7)]);
 }
 
 export const TINY_CONFIG = Buffer.from(JSON.stringify({
@@ -52,7 +52,7 @@ export async function repoFiles({ withTokenizerJson = true, withModel = true } =
 }
 
 /**
- * Serves `repos` ({ 'org/name': Map(file -> {body, headers?, truncateTo?, chunked?, stallAfter?}) })
+ * Serves `repos` ({ 'org/name': Map(file -> {body, headers?, truncateTo?, chunked?, stallAfter?, trickle?}) })
  * at /<repo>/resolve/<revision>/<file> and `plain` (Map(path -> spec)) at /<path>, on 127.0.0.1
  * with a random port. Records every request path.
  */
@@ -83,6 +83,19 @@ export async function startServer({ repos = {}, plain = new Map(), revision = 'm
     }
     if (spec.stallAfter !== undefined) {
       res.write(body.subarray(0, spec.stallAfter));  // ... and never the rest
+      return;
+    }
+    if (spec.trickle) {
+      // Slowly, so the progress throttle lets intermediate events out.
+      const { chunk, delayMs } = spec.trickle;
+      let off = 0;
+      const next = () => {
+        if (off >= body.length) { res.end(); return; }
+        res.write(body.subarray(off, off + chunk));
+        off += chunk;
+        setTimeout(next, delayMs);
+      };
+      next();
       return;
     }
     if (spec.chunked) {
