@@ -76,6 +76,9 @@ export async function createRuntime(options = {}) {
     client = new Client(mine);
     terminate = async () => {};
   } else {
+    if (!isNode() && !hasBrowserWorker()) {
+      throw new EdgebertError('Unsupported', "device 'worker' needs Worker, which this environment does not have; use device: 'inline'");
+    }
     if (options.moduleFactory) {
       throw new EdgebertError('InvalidArgument', "moduleFactory cannot be sent to a worker (functions do not cross postMessage); give glueUrl, or use device: 'inline'");
     }
@@ -102,9 +105,6 @@ async function startWorker() {
     worker.on('error', (err) => client.close(new EdgebertError('WorkerError', `the edgebert worker failed: ${err && err.message}`)));
     worker.on('exit', (code) => client.close(new EdgebertError('WorkerError', `the edgebert worker exited (code ${code})`)));
     return { client, terminate: () => worker.terminate().then(() => {}) };
-  }
-  if (!hasBrowserWorker()) {
-    throw new EdgebertError('Unsupported', "device 'worker' needs Worker, which this environment does not have; use device: 'inline'");
   }
   const worker = new globalThis.Worker(WORKER_URL, { type: 'module' });
   const client = new Client(portOf(worker, (cb) => worker.addEventListener('message', (e) => cb(e.data))));
