@@ -72,17 +72,10 @@ struct WasmSimd128_Kernel8x4Depth2 : gemmlowp::KernelBase {
     acc13 = wasm_i32x4_add(acc13, wasm_i32x4_dot_i16x8(l1, b));   \
   }
 
-    std::size_t d = 0;
-    // Four depth pairs per iteration: fewer loop back-edges, and V8 keeps all values in registers.
-    for (; d + 8 <= run_depth; d += 8) {
-      EB_WASM_DOT16X2_STEP(lhs_ptr, rhs_ptr)
-      EB_WASM_DOT16X2_STEP(lhs_ptr + 16, rhs_ptr + 8)
-      EB_WASM_DOT16X2_STEP(lhs_ptr + 32, rhs_ptr + 16)
-      EB_WASM_DOT16X2_STEP(lhs_ptr + 48, rhs_ptr + 24)
-      lhs_ptr += 64;
-      rhs_ptr += 32;
-    }
-    for (; d < run_depth; d += 2) {
+    // One depth pair per iteration, not unrolled: LLVM hoists the loads of unrolled steps ahead of
+    // their use, and the extra live vectors made V8's register allocator spill in the loop.
+#pragma clang loop unroll(disable)
+    for (std::size_t d = 0; d < run_depth; d += 2) {
       EB_WASM_DOT16X2_STEP(lhs_ptr, rhs_ptr)
       lhs_ptr += 16;
       rhs_ptr += 8;
