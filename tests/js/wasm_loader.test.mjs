@@ -42,3 +42,25 @@ test('the glue and our JS use no eval or new Function (CSP with only wasm-unsafe
     assert.doesNotMatch(text, /\beval\s*\(|new\s+Function\s*\(/, `${src} must not evaluate strings as code`);
   }
 });
+
+test('the real build reports itself the same way in a worker_threads Worker and inline', async () => {
+  const { getBuildInfo, createRuntime } = await import('../../worker/index.mjs');
+  const mod = await instantiateEdgebert({ factory, wasm: wasmPath });
+  for (const device of ['worker', 'inline']) {
+    const info = await getBuildInfo({ device });
+    assert.equal(info.version, version(mod));
+    assert.equal(info.build, 'simd128-single-thread');
+    assert.equal(info.threads, 1);
+    assert.equal(info.abi, typeof mod._eb_run === 'function', 'abi says whether the model ABI is exported');
+  }
+  await assert.rejects(createRuntime({ device: 'worker', threads: 4 }), (e) => e.code === 'Unsupported' && /threads: 4 requested/.test(e.message));
+});
+
+test('the worker-side JS uses no eval or new Function either', async () => {
+  const { readdir } = await import('node:fs/promises');
+  const dir = new URL('../../worker/', import.meta.url);
+  for (const name of (await readdir(dir)).filter((f) => f.endsWith('.mjs'))) {
+    const text = await readFile(new URL(name, dir), 'utf8');
+    assert.doesNotMatch(text, /\beval\s*\(|new\s+Function\s*\(/, `worker/${name} must not evaluate strings as code`);
+  }
+});
