@@ -21,7 +21,7 @@ export async function openCache({ cache = true, cacheDir } = {}) {
   }
   if (typeof globalThis.caches === 'object' && globalThis.caches && typeof globalThis.caches.open === 'function') {
     try {
-      return new CacheStorageCache(await globalThis.caches.open(CACHE_STORAGE_NAME));
+      return new CacheStorageCache(await globalThis.caches.open(CACHE_STORAGE_NAME), await globalThis.caches.open(`${CACHE_STORAGE_NAME}-missing`));
     } catch {
       return null;  // e.g. opaque origins and some private modes refuse Cache Storage
     }
@@ -124,10 +124,13 @@ class NodeFileCache {
 }
 
 class CacheStorageCache {
-  constructor(cache) {
+  // 404s live in a cache of their own: Cache Storage ignores URL fragments, and a query suffix
+  // could collide with a real URL.
+  constructor(cache, missing) {
     this.kind = 'cache-storage';
     this.location = CACHE_STORAGE_NAME;
     this.cache = cache;
+    this.missing = missing;
   }
 
   async get(key) {
@@ -138,11 +141,11 @@ class CacheStorageCache {
   }
 
   async isMissing(key) {
-    return !!(await this.cache.match(`${key}#missing`));
+    return !!(await this.missing.match(key));
   }
 
   async putMissing(key) {
-    await this.cache.put(`${key}#missing`, new Response(new Uint8Array(0)));
+    await this.missing.put(key, new Response(new Uint8Array(0)));
   }
 
   async put(key, bytes) {

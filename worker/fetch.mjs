@@ -19,6 +19,7 @@ const PROGRESS_INTERVAL_MS = 50;
  * @property {boolean} [optional] a 404 is not an error: the file is just absent
  * @property {FileSpec[]} [fallback] files to fetch instead when this one is 404
  * @property {string} [sha256]   expected hex digest (else taken from x-linked-etag/ETag when it is one)
+ * @property {string} [note]     added to its HTTP error (why this file was asked for)
  *
  * @typedef {object} Sink          where a file's bytes go
  * @property {(chunk: Uint8Array) => void} write
@@ -119,7 +120,7 @@ async function openOne(spec, { signal, cache, fetchImpl }) {
       : response.status === 401 || response.status === 403
         ? `cannot download ${spec.name} from ${url}: HTTP ${response.status} (the repository may be private or gated)`
         : `cannot download ${spec.name} from ${url}: HTTP ${response.status} ${response.statusText || ''}`.trim();
-    throw new EdgebertError('HttpError', hint, { url, file: spec.name, httpStatus: response.status });
+    throw new EdgebertError('HttpError', spec.note ? `${hint} (${spec.note})` : hint, { url, file: spec.name, httpStatus: response.status });
   }
   if (!response.body) {
     throw new EdgebertError('NetworkError', `cannot download ${spec.name} from ${url}: the response has no body`, { url, file: spec.name });

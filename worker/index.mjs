@@ -145,6 +145,13 @@ async function runtimeFor(options) {
   return { runtime, owned: false };
 }
 
+/** Closes the shared runtimes (their workers stop; their models are gone). Pipelines using them fail with Disposed. */
+export async function closeSharedRuntimes() {
+  const entries = [...sharedRuntimes.values()];
+  sharedRuntimes.clear();
+  await Promise.all(entries.map((p) => p.then((r) => r.close(), () => {})));
+}
+
 /** Which build runs and what it supports (the shared runtime, started if needed). */
 export async function getBuildInfo(options = {}) {
   checkOptionNames('getBuildInfo', options, [...RUNTIME_OPTIONS, 'runtime']);

@@ -100,7 +100,7 @@ export function fileSpecs(d) {
       return [
         f('config.json'),
         // tokenizer.json when the repository has one; older BERT repositories only have vocab.txt.
-        f('tokenizer.json', { fallback: [f('vocab.txt')] }),
+        f('tokenizer.json', { fallback: [f('vocab.txt', { note: 'tokenizer.json is missing too; a repository needs tokenizer.json or vocab.txt' })] }),
         f('tokenizer_config.json', { optional: true }),
         f('special_tokens_map.json', { optional: true }),
         f('model.safetensors'),

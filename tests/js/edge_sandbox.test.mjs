@@ -1,6 +1,7 @@
 // edge_sandbox.test.mjs: the package in an edge-worker-like sandbox (node:vm with only web globals,
 // no eval, no wasm compilation from bytes): the real build reports itself from a precompiled
-// module, and models load over fetch (fake engine) with the inline device chosen automatically.
+// module, models load over fetch (fake engine) with the inline device chosen automatically, and
+// Cache Storage serves the second load offline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -33,6 +34,11 @@ test('runs in an edge-like sandbox: no Node globals, no eval, precompiled wasm o
   assert.deepEqual(out.repo.tokens, ['hello', 'edge']);
   assert.equal(out.repo.source, 'vocab.txt');
   assert.equal(out.repo.lastProgress.loaded, out.repo.lastProgress.total);
+  assert.ok(out.repo.files.every(([, cached]) => !cached));
+  // Cache Storage (here a test double with the real API's behaviour) serves the second load with
+  // the server stopped, including the remembered 404 of tokenizer.json.
+  assert.deepEqual(out.repoFromCacheStorage.tokens, ['offline', 'edge'], JSON.stringify(out.repoFromCacheStorage));
+  assert.deepEqual(out.repoFromCacheStorage.files, out.repo.files.map(([name]) => [name, true]));
   assert.equal(out.workerDevice.error, 'Unsupported');
   assert.match(out.workerDevice.message, /needs Worker/);
 });

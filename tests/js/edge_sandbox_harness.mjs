@@ -25,14 +25,36 @@ const server = await startServer({
 const realModule = await WebAssembly.compile(await readFile(realWasmPath));
 const emptyModule = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
 
+// A TEST DOUBLE of Cache Storage (edge workers and browsers have caches; Node 20 does not). Like
+// the real one it ignores URL fragments in keys and stores copies of the responses.
+function fakeCacheStorage() {
+  const stores = new Map();
+  const keyOf = (k) => { const u = new URL(typeof k === 'string' ? k : k.url); u.hash = ''; return u.href; };
+  return {
+    async open(name) {
+      if (!stores.has(name)) stores.set(name, new Map());
+      const store = stores.get(name);
+      return {
+        async match(key) {
+          const hit = store.get(keyOf(key));
+          return hit ? new Response(hit.body.slice(), { status: hit.status, headers: hit.headers }) : undefined;
+        },
+        async put(key, response) {
+          store.set(keyOf(key), { body: new Uint8Array(await response.arrayBuffer()), status: response.status, headers: [...response.headers] });
+        },
+      };
+    },
+  };
+}
+
 let report;
 const done = new Promise((resolve) => { report = resolve; });
 const globals = {
   fetch, Request, Response, Headers, URL, URLSearchParams, Blob, ReadableStream, WritableStream, TransformStream,
   TextEncoder, TextDecoder, crypto, AbortController, AbortSignal, Event, EventTarget, setTimeout, clearTimeout,
-  queueMicrotask, structuredClone, atob, btoa, console, caches: undefined,
+  queueMicrotask, structuredClone, atob, btoa, console, caches: fakeCacheStorage(),
   // What the test hands in (the platform's bundler would provide these):
-  __edge: { baseUrl: server.baseUrl, realModule, emptyModule, report },
+  __edge: { baseUrl: server.baseUrl, realModule, emptyModule, report, stopServer: () => server.close() },
 };
 const context = vm.createContext(globals, { codeGeneration: { strings: false, wasm: false }, name: 'edge-sandbox' });
 
@@ -57,13 +79,13 @@ const main = new vm.SourceTextModule(`
   import realFactory from ${JSON.stringify(realGlueUrl)};
   import fakeFactory from ${JSON.stringify(fakeGlueUrl)};
   const out = { globals: {} };
-  for (const name of ['process', 'require', 'Worker', 'document', 'window', 'importScripts', 'Buffer', 'caches']) {
+  for (const name of ['process', 'require', 'Worker', 'document', 'window', 'importScripts', 'Buffer']) {
     out.globals[name] = typeof globalThis[name];
   }
   try { eval('1'); out.eval = 'allowed'; } catch (e) { out.eval = e.name; }
   try { await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); out.compileFromBytes = 'allowed'; }
   catch (e) { out.compileFromBytes = e.name; }
-  const { baseUrl, realModule, emptyModule, report } = globalThis.__edge;
+  const { baseUrl, realModule, emptyModule, report, stopServer } = globalThis.__edge;
   const step = async (name, fn) => {
     try { out[name] = await fn(); } catch (e) { out[name] = { error: e.code || e.name, message: e.message }; }
   };
@@ -82,7 +104,14 @@ const main = new vm.SourceTextModule(`
     const r = await tok('hello edge');
     await tok.dispose();
     const last = events[events.length - 1];
-    return { tokens: r.tokens, source: tok.info.model.tokenizer_source, lastProgress: last.overall };
+    return { tokens: r.tokens, source: tok.info.model.tokenizer_source, lastProgress: last.overall, files: tok.info.files.map((f) => [f.name, f.cached]) };
+  });
+  await stopServer();
+  await step('repoFromCacheStorage', async () => {
+    const tok = await tokenizer({ repo: 'edge/tiny', baseUrl }, fake);
+    const r = await tok('offline edge');
+    await tok.dispose();
+    return { tokens: r.tokens, files: tok.info.files.map((f) => [f.name, f.cached]) };
   });
   await step('workerDevice', () => pipeline('text-classification', baseUrl + '/m.ebm', { ...fake, device: 'worker' }));
   report(out);
@@ -94,5 +123,5 @@ try {
   const out = await done;
   process.stdout.write(JSON.stringify(out));
 } finally {
-  await server.close();
+  await server.close().catch(() => {});
 }

@@ -76,6 +76,12 @@ test('model.safetensors missing: HttpError naming the file and its URL', async (
   });
 });
 
+test('neither tokenizer.json nor vocab.txt: the error says a repository needs one of them', async (t) => {
+  const { source } = await serveRepo(t, { withTokenizerJson: false }, (f) => f.delete('vocab.txt'));
+  await assert.rejects(pipeline('text-classification', source, { ...fakeInline(), cache: false }),
+    (e) => e.code === 'HttpError' && /vocab\.txt not found \(HTTP 404\).*needs tokenizer\.json or vocab\.txt/.test(e.message));
+});
+
 test('truncated download (fewer bytes than Content-Length, then close): IntegrityError, nothing cached, nothing leaked', async (t) => {
   const cacheDir = await tempDir(t);
   const { source, files } = await serveRepo(t, {}, (f) => { f.get('model.safetensors').truncateTo = 20; });
