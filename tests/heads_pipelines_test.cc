@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 #include <string>
 #include <vector>
 
 #include "heads/decode.h"
+#include "heads/fill_mask.h"
 #include "heads/question_answering.h"
+#include "heads/sentence_embedding.h"
 #include "heads/text_classification.h"
 #include "heads/token_classification.h"
 #include "heads/token_meta.h"
@@ -37,7 +40,7 @@ std::vector<float> Floats(const Json& a) {
   return v;
 }
 
-[[maybe_unused]] std::vector<int64_t> Ints(const Json& a) {
+std::vector<int64_t> Ints(const Json& a) {
   std::vector<int64_t> v;
   for (const Json& x : a.as_array()) v.push_back(x.as_int(-999));
   return v;
@@ -268,6 +271,106 @@ TEST(HeadsQuestionAnswering, MatchesPipeline) {
   EXPECT_GE(checked, 20);
   EXPECT_GE(multi_window, 8);
   EXPECT_GE(null_answers, 3);
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// sentence embeddings (reference: sentence-transformers Pooling/Normalize, util.cos_sim/semantic_search)
+
+TEST(HeadsSentenceEmbedding, MatchesSentenceTransformers) {
+  Json fx = ReadJsonFixture("pipelines/feature_extraction.json");
+  const size_t hidden = static_cast<size_t>(fx.Find("hidden_size")->as_int());
+  const size_t n = fx.Find("sentences")->size();
+  ASSERT_GE(n, 5u);
+  std::vector<std::vector<float>> mean_norm;
+  int checked = 0;
+  for (const auto& [key, pooling, normalize] :
+       std::vector<std::tuple<std::string, Pooling, bool>>{{"mean", Pooling::kMean, false},
+                                                           {"mean_norm", Pooling::kMean, true},
+                                                           {"cls", Pooling::kCls, false},
+                                                           {"cls_norm", Pooling::kCls, true}}) {
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<float> h = Floats((*fx.Find("padded_hidden"))[i]);
+      std::vector<int> mask;
+      for (int64_t m : Ints((*fx.Find("attention_mask"))[i])) mask.push_back(static_cast<int>(m));
+      ASSERT_EQ(h.size(), mask.size() * hidden);
+      auto got = PoolTokenEmbeddings(h.data(), mask.size(), hidden, mask, pooling, normalize);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      const std::vector<float> expected = Floats((*fx.Find("embeddings")->Find(key))[i]);
+      ASSERT_EQ(got->size(), expected.size());
+      for (size_t d = 0; d < hidden; ++d) {
+        EXPECT_SCORE(expected[d], (*got)[d], key << " sentence " << i << " dim " << d);
+      }
+      if (key == "mean_norm") mean_norm.push_back(*got);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(4 * n));
+  const std::vector<float> cos = Floats(*fx.Find("cos_sim"));
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      auto c = CosineSimilarity(mean_norm[i], mean_norm[j]);
+      ASSERT_TRUE(c.ok());
+      EXPECT_SCORE(cos[i * n + j], *c, "cos_sim " << i << "," << j);
+    }
+  }
+  const Json& search = *fx.Find("search");
+  std::vector<std::vector<float>> corpus;
+  for (int64_t id : Ints(*search.Find("corpus"))) corpus.push_back(mean_norm[id]);
+  auto hits = RankBySimilarity(mean_norm[search.Find("query")->as_int()], corpus, search.Find("top_k")->as_int());
+  ASSERT_TRUE(hits.ok());
+  const Json& expected = *search.Find("hits");
+  ASSERT_EQ(hits->size(), expected.size());
+  for (size_t i = 0; i < hits->size(); ++i) {
+    EXPECT_EQ((*hits)[i].corpus_id, static_cast<size_t>(expected[i].Find("corpus_id")->as_int()));
+    EXPECT_SCORE(expected[i].Find("score")->as_double(), (*hits)[i].score, "hit " << i);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fill-mask
+
+void ExpectCandidates(const Json& expected, const std::vector<FillMaskCandidate>& got, const std::string& what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const std::string at = what + " rank " + std::to_string(i);
+    EXPECT_EQ(got[i].token, expected[i].Find("token")->as_int()) << at;
+    EXPECT_EQ(got[i].token_str, expected[i].Find("token_str")->as_string()) << at;
+    EXPECT_EQ(got[i].sequence, expected[i].Find("sequence")->as_string()) << at;
+    EXPECT_SCORE(expected[i].Find("score")->as_double(), got[i].score, at);
+  }
+}
+
+TEST(HeadsFillMask, MatchesPipeline) {
+  Json fx = ReadJsonFixture("pipelines/fill_mask.json");
+  const TokenStrings vocab = ReadVocab("uncased");
+  int checked = 0;
+  for (const Json& c : fx.Find("cases")->as_array()) {
+    const std::string what = "'" + c.Find("text")->as_string() + "' " + Dump(*c.Find("options"));
+    FillMaskOptions opts;
+    opts.mask_token_id = fx.Find("mask_token_id")->as_int();
+    opts.pad_token_id = fx.Find("pad_token_id")->as_int();
+    opts.special_ids = Ints(*fx.Find("special_ids"));
+    opts.decoder.clean_up_tokenization_spaces = fx.Find("clean_up_tokenization_spaces")->as_bool();
+    if (const Json* k = c.Find("options")->Find("top_k")) opts.top_k = static_cast<int>(k->as_int());
+    if (!c.Find("target_ids")->is_null()) opts.target_ids = Ints(*c.Find("target_ids"));
+    std::vector<float> logits;
+    for (const Json& row : c.Find("mask_logits")->as_array()) {
+      auto r = Floats(row);
+      logits.insert(logits.end(), r.begin(), r.end());
+    }
+    auto got = FillMask(Ints(*c.Find("input_ids")), logits, vocab, opts);
+    ASSERT_TRUE(got.ok()) << what << got.status().ToString();
+    const Json& expected = *c.Find("expected");
+    if (got->size() == 1) {  // one mask: the pipeline returns a flat list
+      ExpectCandidates(expected, (*got)[0], what);
+    } else {
+      ASSERT_EQ(got->size(), expected.size()) << what;
+      for (size_t m = 0; m < got->size(); ++m) ExpectCandidates(expected[m], (*got)[m], what + " mask " + std::to_string(m));
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 7);
 }
 
 }  // namespace

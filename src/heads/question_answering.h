@@ -9,9 +9,9 @@
 // equal answers (case-insensitive) add their scores, the null answer is appended, and the top_k
 // best are returned, best first.
 //
-// Example (tests/fixtures/pipelines/question_answering.json, case "multilingual", top_k 1):
+// Example (tests/fixtures/pipelines/question_answering.json, case "multilingual", top_k 3, first answer):
 //   AnswerQuestion("Wo liegt die Straße?", "Die Straße liegt in Düsseldorf, 東京 oder São Paulo 🎉 café.",
-//                  windows, {}) -> [{score 0.0257, start 21, end 50, answer "Düsseldorf, 東京 oder São"}]
+//                  windows, opts) -> [{score 0.0257, start 21, end 50, answer "Düsseldorf, 東京 oder São"}, ...]
 #pragma once
 
 #include <cstdint>

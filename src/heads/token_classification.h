@@ -1,7 +1,8 @@
 // token_classification.h: per-token logits to entities, as transformers' TokenClassificationPipeline
 // (4.57) post-processes them, with the five aggregation strategies.
 //
-// Example (cased NER model, text "Zoë Saldaña and ...", aggregation kFirst):
+// Example (tests/fixtures/pipelines/token_classification.json: tiny random cased NER model,
+// text "Zoë Saldaña and José Martínez visited São Paulo ...", aggregation kFirst):
 //   ClassifyTokens(text, windows, id2label, vocab, opts)
 //     -> [{entity "ORG", score 0.7358, word "Zoë Saldaña", start 0, end 13 (bytes), source "Zoë Saldaña"}, ...]
 // `word` is transformers' "word" (the WordPiece decoder over the vocabulary strings: lower-cased
