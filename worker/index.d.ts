@@ -1,0 +1,213 @@
+// index.d.ts: TypeScript declarations of the edgebert JS API (worker/index.mjs). See docs/API.md.
+
+export type ErrorCode =
+  | 'InvalidArgument' | 'NotFound' | 'CorruptData' | 'Unsupported' | 'OutOfRange' | 'IoError' | 'Internal'
+  | 'NetworkError' | 'HttpError' | 'IntegrityError' | 'Cancelled' | 'Disposed' | 'WasmTrap' | 'ModelPoisoned'
+  | 'WorkerError';
+
+export declare const ERROR_CODES: readonly ErrorCode[];
+
+export declare class EdgebertError extends Error {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>);
+  readonly name: 'EdgebertError';
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+}
+
+export declare class Tensor {
+  constructor(dims: number[], data: Float32Array);
+  readonly dims: number[];
+  readonly data: Float32Array;
+  readonly type: 'float32';
+  /** Nested arrays, like Python's pipeline output. */
+  tolist(): any[];
+}
+
+/** A Hugging Face-style repository, fetched from `${baseUrl}/${repo}/resolve/${revision}/${file}`. */
+export interface RepoSource {
+  repo: string;
+  /** Default 'main'. Pin a commit to make the cache reproducible. */
+  revision?: string;
+  /** Default 'https://huggingface.co'. */
+  baseUrl?: string;
+}
+
+export type ModelSource =
+  | string                          // URL or path of a packed .ebm, or 'hf:org/name[@revision]'
+  | URL
+  | { url: string | URL; sha256?: string }
+  | RepoSource
+  | Blob
+  | ArrayBuffer
+  | ArrayBufferView;
+
+export interface ProgressEvent {
+  file: string;
+  loaded: number;
+  /** undefined while unknown (no Content-Length); the file's final event has its size. */
+  total: number | undefined;
+  cached: boolean;
+  overall: { loaded: number; total: number | undefined };
+}
+
+export interface RuntimeOptions {
+  /** Default: 'worker' where a Worker exists (browsers, Node), else 'inline'. */
+  device?: 'worker' | 'inline';
+  /** A compiled edgebert.wasm, for runtimes that forbid compiling wasm from bytes. */
+  wasmModule?: WebAssembly.Module;
+  wasmUrl?: string | URL;
+  glueUrl?: string | URL;
+  /** The default export of edgebert.mjs when bundled (device 'inline' only). */
+  moduleFactory?: (moduleArg?: object) => Promise<object>;
+  /** Only the single-thread build exists today: 'auto' or 1; more is an Unsupported error. */
+  threads?: 'auto' | number;
+}
+
+export interface LoadOptions extends RuntimeOptions {
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+  /** Default true: a folder in Node, Cache Storage in browsers and edge workers. */
+  cache?: boolean;
+  /** Node only; default $EDGEBERT_CACHE_DIR, else $XDG_CACHE_HOME/edgebert, else ~/.cache/edgebert. */
+  cacheDir?: string;
+  /** A runtime from createRuntime() to load into (shares its engine and memory). */
+  runtime?: Runtime;
+}
+
+export interface BuildInfo {
+  version: string;
+  build: 'simd128-single-thread' | string;
+  threads: number;
+  threadsReason: string;
+  simd: boolean;
+  relaxed_simd: boolean;
+  /** Whether edgebert.wasm exports the model ABI (eb_model_load, eb_run, ...). */
+  abi: boolean;
+  trapped?: boolean;
+  note?: string;
+  [key: string]: unknown;
+}
+
+export interface ModelInfo {
+  model_type: string;
+  architecture: string;
+  tasks: string[];
+  labels: Record<string, string>;
+  max_position_embeddings: number;
+  hidden_size: number;
+  num_layers: number;
+  quantization: 'int8' | 'fp32';
+  [key: string]: unknown;
+}
+
+export interface PipelineInfo {
+  model: ModelInfo;
+  build: BuildInfo;
+  files: { name: string; size: number; cached: boolean; url?: string }[];
+}
+
+interface Callable<Args extends any[], Result> {
+  (...args: Args): Promise<Result>;
+  readonly task: string;
+  readonly info: PipelineInfo;
+  /** Frees the model (eb_model_free) so the next model reuses its memory. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+interface CallOptions { signal?: AbortSignal }
+
+export interface TextClassificationOptions extends CallOptions {
+  topK?: number | null;
+  functionToApply?: 'default' | 'sigmoid' | 'softmax' | 'none';
+  textPair?: string;
+  truncation?: boolean;
+}
+export interface Label { label: string; score: number }
+
+export interface TokenClassificationOptions extends CallOptions {
+  aggregationStrategy?: 'none' | 'simple' | 'first' | 'average' | 'max';
+  ignoreLabels?: string[];
+  stride?: number;
+}
+export interface TokenEntity { entity: string; score: number; index: number; word: string; start: number; end: number }
+export interface GroupedEntity { entity_group: string; score: number; word: string; start: number; end: number }
+
+export interface QuestionAnsweringOptions extends CallOptions {
+  topK?: number;
+  docStride?: number;
+  maxAnswerLen?: number;
+  maxSeqLen?: number;
+  maxQuestionLen?: number;
+  handleImpossibleAnswer?: boolean;
+  alignToWords?: boolean;
+}
+export interface Answer { score: number; start: number; end: number; answer: string }
+export interface QuestionContext { question: string; context: string }
+
+export interface FeatureExtractionOptions extends CallOptions {
+  pooling?: 'none' | 'mean' | 'cls';
+  normalize?: boolean;
+  truncation?: boolean;
+}
+
+export interface FillMaskOptions extends CallOptions {
+  topK?: number;
+  targets?: string | string[];
+}
+export interface MaskCandidate { score: number; token: number; token_str: string; sequence: string }
+
+export interface TokenizeOptions extends CallOptions {
+  textPair?: string;
+  addSpecialTokens?: boolean;
+  truncation?: boolean;
+  maxLength?: number;
+}
+export interface Encoding {
+  input_ids: number[];
+  token_type_ids: number[];
+  attention_mask: number[];
+  tokens: string[];
+  /** [start, end) in UTF-16 code units of the input; [0, 0] for special tokens. */
+  offset_mapping: [number, number][];
+  word_ids: (number | null)[];
+  sequence_ids: (number | null)[];
+  special_tokens_mask: number[];
+}
+
+export interface TextClassificationPipeline extends Callable<[string | string[], TextClassificationOptions?], Label[] | Label[][]> {}
+export interface TokenClassificationPipeline extends Callable<[string | string[], TokenClassificationOptions?], (TokenEntity | GroupedEntity)[] | (TokenEntity | GroupedEntity)[][]> {}
+export interface QuestionAnsweringPipeline {
+  (question: string, context: string, options?: QuestionAnsweringOptions): Promise<Answer | Answer[] | null>;
+  (input: QuestionContext | QuestionContext[], options?: QuestionAnsweringOptions): Promise<Answer | Answer[] | (Answer | Answer[] | null)[] | null>;
+  readonly task: string;
+  readonly info: PipelineInfo;
+  dispose(): Promise<void>;
+}
+export interface FeatureExtractionPipeline extends Callable<[string | string[], FeatureExtractionOptions?], Tensor | Tensor[]> {}
+export interface FillMaskPipeline extends Callable<[string | string[], FillMaskOptions?], MaskCandidate[] | MaskCandidate[][] | MaskCandidate[][][]> {}
+export interface Tokenizer extends Callable<[string | string[], TokenizeOptions?], Encoding | Encoding[]> {}
+
+export interface PipelineTypes {
+  'text-classification': TextClassificationPipeline;
+  'sentiment-analysis': TextClassificationPipeline;
+  'token-classification': TokenClassificationPipeline;
+  'ner': TokenClassificationPipeline;
+  'question-answering': QuestionAnsweringPipeline;
+  'feature-extraction': FeatureExtractionPipeline;
+  'sentence-embeddings': FeatureExtractionPipeline;
+  'fill-mask': FillMaskPipeline;
+}
+
+export declare function pipeline<T extends keyof PipelineTypes>(task: T, source: ModelSource, options?: LoadOptions): Promise<PipelineTypes[T]>;
+export declare function tokenizer(source: ModelSource, options?: LoadOptions): Promise<Tokenizer>;
+export declare function getBuildInfo(options?: RuntimeOptions & { runtime?: Runtime }): Promise<BuildInfo>;
+export declare function createRuntime(options?: RuntimeOptions): Promise<Runtime>;
+export declare function closeSharedRuntimes(): Promise<void>;
+
+export declare class Runtime {
+  readonly device: 'worker' | 'inline';
+  readonly info: BuildInfo;
+  readonly closed: boolean;
+  /** Stops the worker (or drops the inline engine); pending requests fail with Disposed. */
+  close(): Promise<void>;
+}
