@@ -53,6 +53,26 @@ export function chooseBuild(threads = 'auto') {
     `pass threads: 1 or 'auto' (the pthreads build is not released yet)`);
 }
 
+/** A failure to get edgebert.wasm running, as an EdgebertError that says what to do. */
+function wasmLoadError(err, wasm) {
+  if (err instanceof EdgebertError) return err;
+  const msg = String(err && err.message);
+  const where = typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : 'the given bytes/module';
+  if (/code generation disallowed|disallowed by embedder/i.test(msg)) {
+    return new EdgebertError('Unsupported',
+      `this runtime forbids compiling wasm from bytes (${msg}); pass the precompiled module as wasmModule ` +
+      '(e.g. `import wasmModule from "./edgebert.wasm"` in Cloudflare Workers)');
+  }
+  if (/ENOENT/.test(msg)) return new EdgebertError('NotFound', `edgebert.wasm not found at ${where}: ${msg}`);
+  const http = /HTTP (\d{3})/.exec(msg);
+  if (http) return new EdgebertError('HttpError', `cannot download edgebert.wasm from ${where}: HTTP ${http[1]}`, { httpStatus: Number(http[1]) });
+  if (err && err.name === 'CompileError') return new EdgebertError('CorruptData', `edgebert.wasm from ${where} is not valid WebAssembly: ${msg}`);
+  if (err && err.name === 'LinkError') {
+    return new EdgebertError('Unsupported', `edgebert.wasm from ${where} does not match its glue edgebert.mjs (${msg}); serve the two files of one build together`);
+  }
+  return new EdgebertError('Internal', `cannot start edgebert.wasm from ${where}: ${msg}`);
+}
+
 export class Engine {
   /**
    * @param {object} opts
@@ -69,12 +89,21 @@ export class Engine {
     }
     if (!factory) {
       if (!glueUrl) throw new EdgebertError('InvalidArgument', 'no engine: give moduleFactory or glueUrl');
-      factory = (await import(String(glueUrl))).default;
+      try {
+        factory = (await import(String(glueUrl))).default;
+      } catch (err) {
+        throw new EdgebertError('NotFound', `cannot import the engine glue (edgebert.mjs) from ${glueUrl}: ${err && err.message}`);
+      }
     }
     if (typeof factory !== 'function') {
       throw new EdgebertError('InvalidArgument', 'moduleFactory must be the default export of edgebert.mjs (a function)');
     }
-    const mod = await instantiateEdgebert({ factory, wasm });
+    let mod;
+    try {
+      mod = await instantiateEdgebert({ factory, wasm });
+    } catch (err) {
+      throw wasmLoadError(err, wasm);
+    }
     return new Engine(mod, build);
   }
 

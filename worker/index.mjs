@@ -34,13 +34,18 @@ export class Runtime {
     /** Which build runs: { version, build, threads, threadsReason, simd, relaxed_simd, abi, ... } */
     this.info = info;
     this._terminate = terminate;
-    this.closed = false;
+    this._closed = false;
+  }
+
+  /** True after close() or when the worker died. */
+  get closed() {
+    return this._closed || !!this.client.closedError;
   }
 
   /** Stops the worker (or drops the inline engine); pending requests fail with Disposed. */
   async close() {
-    if (this.closed) return;
-    this.closed = true;
+    if (this._closed) return;
+    this._closed = true;
     this.client.close(new EdgebertError('Disposed', 'the runtime was closed'));
     await this._terminate();
   }

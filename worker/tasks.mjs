@@ -39,7 +39,7 @@ const OPTIONS = {
 export const TASKS = {
   'text-classification': {
     engine: 'text-classification',
-    defaults: { topK: 1, functionToApply: 'default' },
+    defaults: { topK: 1, functionToApply: 'default', truncation: false },
     optional: ['textPair'],
     nullable: ['topK'],  // topK: null returns every label, sorted
   },
@@ -57,11 +57,12 @@ export const TASKS = {
   },
   'feature-extraction': {
     engine: 'feature-extraction',
-    defaults: { pooling: 'none', normalize: false },
+    defaults: { pooling: 'none', normalize: false, truncation: false },
   },
   'sentence-embeddings': {
     engine: 'feature-extraction',
-    defaults: { pooling: 'mean', normalize: true },
+    // sentence-transformers truncates to the model's length by default.
+    defaults: { pooling: 'mean', normalize: true, truncation: true },
   },
   'fill-mask': {
     engine: 'fill-mask',

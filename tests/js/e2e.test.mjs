@@ -34,7 +34,9 @@ const reason = await skipReason();
 const SOFTMAX_SUM_TOL = 1e-5;
 const softmax = (xs) => { const m = Math.max(...xs); const e = xs.map((x) => Math.exp(x - m)); const s = e.reduce((a, b) => a + b, 0); return e.map((x) => x / s); };
 
-describe('real engine, end to end', { skip: reason || false }, () => {
+// A skipped test (not a skipped suite) so the run's summary counts it as skipped.
+if (reason) test('real engine, end to end', { skip: reason }, () => {});
+else describe('real engine, end to end', () => {
   let server;
   let runtime;
   const repo = (name) => ({ repo: `fixtures/${name}`, revision: 'main', baseUrl: server.baseUrl });

@@ -21,6 +21,9 @@ test('runs in an edge-like sandbox: no Node globals, no eval, precompiled wasm o
   assert.match(out.buildInfo.version, /^\d+\.\d+\.\d+$/);
   assert.equal(out.buildInfo.build, 'simd128-single-thread');
   assert.equal(out.buildInfo.threads, 1);
+  // Without wasmModule, the wasm would be compiled from bytes: the error says what to pass instead.
+  assert.equal(out.compileForbidden.error, 'Unsupported', JSON.stringify(out.compileForbidden));
+  assert.match(out.compileForbidden.message, /forbids compiling wasm from bytes.*pass the precompiled module as wasmModule/);
   if (out.buildInfo.abi) {
     // With the engine ABI, the fake packed file is rejected by the real engine's format check.
     assert.equal(out.realLoad.error, 'CorruptData', JSON.stringify(out.realLoad));
@@ -30,7 +33,7 @@ test('runs in an edge-like sandbox: no Node globals, no eval, precompiled wasm o
   }
   // Loading over fetch, running and disposing work inline (no Worker here).
   assert.equal(out.ebm.info, 'BertForSequenceClassification');
-  assert.deepEqual(out.ebm.result[0].request, { text: 'hello edge', top_k: 2, function_to_apply: 'default' });
+  assert.deepEqual(out.ebm.result[0].request, { text: 'hello edge', top_k: 2, function_to_apply: 'default', truncation: false });
   assert.deepEqual(out.repo.tokens, ['hello', 'edge']);
   assert.equal(out.repo.source, 'vocab.txt');
   assert.equal(out.repo.lastProgress.loaded, out.repo.lastProgress.total);

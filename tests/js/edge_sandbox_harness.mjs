@@ -18,7 +18,10 @@ const indexUrl = new URL('worker/index.mjs', root).href;
 
 const server = await startServer({
   repos: { 'edge/tiny': await repoFiles({ withTokenizerJson: false }) },
-  plain: new Map([['m.ebm', { body: Buffer.from(fakePackedModel()) }]]),
+  plain: new Map([
+    ['m.ebm', { body: Buffer.from(fakePackedModel()) }],
+    ['edgebert.wasm', { body: await readFile(realWasmPath), headers: { 'content-type': 'application/wasm' } }],
+  ]),
 });
 
 // Compiled outside: inside, code generation for wasm is disallowed.
@@ -90,6 +93,7 @@ const main = new vm.SourceTextModule(`
     try { out[name] = await fn(); } catch (e) { out[name] = { error: e.code || e.name, message: e.message }; }
   };
   await step('buildInfo', () => getBuildInfo({ wasmModule: realModule, moduleFactory: realFactory }));
+  await step('compileForbidden', () => getBuildInfo({ wasmUrl: baseUrl + '/edgebert.wasm', moduleFactory: realFactory }));
   await step('realLoad', () => pipeline('text-classification', baseUrl + '/m.ebm', { wasmModule: realModule, moduleFactory: realFactory }));
   const fake = { wasmModule: emptyModule, moduleFactory: fakeFactory };
   await step('ebm', async () => {

@@ -64,3 +64,12 @@ test('the worker-side JS uses no eval or new Function either', async () => {
     assert.doesNotMatch(text, /\beval\s*\(|new\s+Function\s*\(/, `worker/${name} must not evaluate strings as code`);
   }
 });
+
+test('a missing wasm or glue is a clear error from the API, and the next runtime still starts', async () => {
+  const { createRuntime, getBuildInfo } = await import('../../worker/index.mjs');
+  await assert.rejects(createRuntime({ device: 'worker', wasmUrl: '/nonexistent/edgebert.wasm' }),
+    (e) => e.code === 'NotFound' && /edgebert\.wasm not found at \/nonexistent\/edgebert\.wasm/.test(e.message));
+  await assert.rejects(createRuntime({ device: 'inline', glueUrl: new URL('file:///nonexistent/edgebert.mjs') }),
+    (e) => e.code === 'NotFound' && /cannot import the engine glue/.test(e.message));
+  assert.equal((await getBuildInfo({ device: 'inline' })).threads, 1);
+});
