@@ -10,6 +10,7 @@
 //   __throw__     throws a TypeError (a bug in a handler)
 //   __fail__      returns InvalidArgument with a message
 //   __sleep:N__   blocks the thread for N ms (as a long synchronous wasm call would)
+//   __exit__      ends the thread (worker_threads only), as a crashed worker would
 //   __stats__     returns the number of eb_run calls so far and the heap's live allocations
 
 const MAGIC = 'FAKEEBM1';
@@ -24,6 +25,8 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
     HEAP32: new Int32Array(buffer),
     HEAPU32: new Uint32Array(buffer),
   };
+  const wt = typeof process === 'object' ? await import('node:worker_threads').catch(() => null) : null;
+  const inWorkerThread = !!wt && !wt.isMainThread;
   // Go through instantiateWasm like the real glue (the tests pass a tiny empty wasm module).
   if (typeof moduleArg.instantiateWasm === 'function') {
     await new Promise((resolve) => moduleArg.instantiateWasm({}, () => resolve()));
@@ -187,6 +190,7 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
       const text = req.text !== undefined ? req.text : req.question;
       if (text === '__trap__') throw new WebAssembly.RuntimeError('unreachable');
       if (text === '__throw__') throw new TypeError('fake handler bug');
+      if (text === '__exit__' && inWorkerThread) process.exit(3);
       if (text === '__fail__') return fail(1, 'fake: the request was refused');
       const sleep = /^__sleep:(\d+)__$/.exec(text || '');
       if (sleep) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(sleep[1]));

@@ -165,6 +165,19 @@ for (const [device, opts] of [['inline', fakeInline], ['worker_threads', fakeWor
   });
 }
 
+test('worker_threads: a worker that dies fails its pending requests with WorkerError; a new runtime works', async () => {
+  const clf = await pipeline('text-classification', fakePackedModel(), fakeWorker());
+  const crash = clf('__exit__');
+  const pending = clf('queued behind the crash');
+  await assert.rejects(crash, (e) => e.code === 'WorkerError' && /exited \(code 3\)/.test(e.message));
+  await assert.rejects(pending, (e) => e.code === 'WorkerError');
+  await assert.rejects(clf('after'), (e) => e.code === 'WorkerError');
+  await clf.dispose();  // harmless on a dead runtime
+  const again = await pipeline('text-classification', fakePackedModel(), fakeWorker());
+  assert.equal((await again('alive'))[0].request.text, 'alive');
+  await again.dispose();
+});
+
 test('options are checked before anything is sent, with the allowed values listed', async () => {
   const clf = await pipeline('text-classification', fakePackedModel(), fakeInline());
   try {
