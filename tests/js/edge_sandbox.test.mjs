@@ -1,7 +1,8 @@
-// edge_sandbox.test.mjs: the package in an edge-worker-like sandbox (node:vm with only web globals,
-// no eval, no wasm compilation from bytes): the real build reports itself from a precompiled
-// module, models load over fetch (fake engine) with the inline device chosen automatically, and
-// Cache Storage serves the second load offline.
+// edge_sandbox.test.mjs: the package in node:vm sandboxes with only web globals, no eval and no
+// wasm compilation from bytes: an edge worker (no Worker: inline chosen automatically) and a
+// browser page whose module Worker runs worker/worker.mjs's browser branch. The real build
+// reports itself from a precompiled module; models load over fetch (fake engine); Cache Storage
+// serves the second load offline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,11 +11,18 @@ import { fileURLToPath } from 'node:url';
 
 const harness = fileURLToPath(new URL('./edge_sandbox_harness.mjs', import.meta.url));
 
-test('runs in an edge-like sandbox: no Node globals, no eval, precompiled wasm only', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-vm-modules', '--no-warnings', harness], { timeout: 15000 });
-  const out = JSON.parse(stdout);
+async function runHarness(scenario) {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--experimental-vm-modules', '--no-warnings', harness, scenario], { timeout: 15000 });
+  return JSON.parse(stdout);
+}
+
+for (const scenario of ['edge', 'page']) test(`${scenario === 'edge' ? 'an edge worker' : 'a browser page with a module Worker'}: no Node globals, no eval, precompiled wasm only`, async () => {
+  const out = await runHarness(scenario);
   // The sandbox is what it claims to be.
-  for (const [name, type] of Object.entries(out.globals)) assert.equal(type, 'undefined', `${name} must not exist in the sandbox`);
+  for (const [name, type] of Object.entries(out.globals)) {
+    assert.equal(type, name === 'Worker' && scenario === 'page' ? 'function' : 'undefined', `${name} in the ${scenario} sandbox`);
+  }
+  assert.equal(out.page, scenario === 'page');
   assert.equal(out.eval, 'EvalError');
   assert.equal(out.compileFromBytes, 'CompileError');
   // The real build instantiates from the precompiled module and says which build it is.
@@ -31,7 +39,11 @@ test('runs in an edge-like sandbox: no Node globals, no eval, precompiled wasm o
     assert.equal(out.realLoad.error, 'Unsupported');
     assert.match(out.realLoad.message, /engine ABI not built yet/);
   }
-  // Loading over fetch, running and disposing work inline (no Worker here).
+  // Loading over fetch, running and disposing work (inline on the edge, in the Worker on the page);
+  // embeddings arrive as a Float32Array (transferred from the worker on the page).
+  assert.deepEqual(out.embed.dims, [1, 3, 2], JSON.stringify(out.embed));
+  assert.equal(out.embed.isFloat32, '[object Float32Array]');
+  assert.deepEqual(out.embed.list, [[[0, 0.5], [1, 1.5], [2, 2.5]]]);
   assert.equal(out.ebm.info, 'BertForSequenceClassification');
   assert.deepEqual(out.ebm.result[0].request, { text: 'hello edge', top_k: 2, function_to_apply: 'default', truncation: false });
   assert.deepEqual(out.repo.tokens, ['hello', 'edge']);
@@ -42,6 +54,11 @@ test('runs in an edge-like sandbox: no Node globals, no eval, precompiled wasm o
   // the server stopped, including the remembered 404 of tokenizer.json.
   assert.deepEqual(out.repoFromCacheStorage.tokens, ['offline', 'edge'], JSON.stringify(out.repoFromCacheStorage));
   assert.deepEqual(out.repoFromCacheStorage.files, out.repo.files.map(([name]) => [name, true]));
-  assert.equal(out.workerDevice.error, 'Unsupported');
-  assert.match(out.workerDevice.message, /needs Worker/);
+  if (scenario === 'edge') {
+    assert.equal(out.workerDevice.error, 'Unsupported');
+    assert.match(out.workerDevice.message, /needs Worker/);
+  } else {
+    assert.equal(out.workerDevice.error, 'InvalidArgument');
+    assert.match(out.workerDevice.message, /moduleFactory cannot be sent to a worker/);
+  }
 });
