@@ -179,10 +179,13 @@ test('packed .ebm from a URL, a path, a Blob and bytes; engine status errors sur
   const path = join(dir, 'model.ebm');
   await writeFile(path, good);
   const sources = [`${server.baseUrl}/good.ebm`, path, new Blob([good]), new Uint8Array(good), { url: `${server.baseUrl}/good.ebm`, sha256: sha256Hex(good) }];
-  for (const source of sources) {
-    const clf = await pipeline('text-classification', source, { ...fakeInline(), cache: false });
-    assert.equal(clf.info.model.architecture, 'BertForSequenceClassification');
-    await clf.dispose();
+  for (const opts of [fakeInline, fakeWorker]) {
+    for (const source of sources) {
+      const clf = await pipeline('text-classification', source, { ...opts(), cache: false });
+      assert.equal(clf.info.model.architecture, 'BertForSequenceClassification');
+      assert.equal(clf.info.files[0].size, good.length);
+      await clf.dispose();
+    }
   }
   await assert.rejects(pipeline('text-classification', `${server.baseUrl}/corrupt.ebm`, { ...fakeInline(), cache: false }),
     (e) => e.code === 'CorruptData' && /cannot load .*corrupt\.ebm: not an edgebert model/.test(e.message));
