@@ -6,6 +6,7 @@ import { Client, createInlinePorts, serve } from './protocol.mjs';
 import { createService } from './service.mjs';
 import { EdgebertError } from './errors.mjs';
 import { describeSource } from './sources.mjs';
+import { defaultCacheDir } from './cache.mjs';
 import { buildRequests, resolveTask } from './tasks.mjs';
 
 export { EdgebertError, ERROR_CODES } from './errors.mjs';
@@ -175,9 +176,13 @@ async function loadModel(what, source, options) {
   client.hooks.onLateResult = client.hooks.onLateResult || ((type, result) => {
     if (type === 'load' && result && result.model !== undefined) client.request('dispose', { model: result.model }).catch(() => {});
   });
+  // A worker_threads Worker got a copy of process.env when it started: resolve the default cache
+  // folder here, so EDGEBERT_CACHE_DIR set later still applies.
+  let cacheDir = options.cacheDir;
+  if (cacheDir === undefined && options.cache !== false && isNode()) cacheDir = await defaultCacheDir();
   let loaded;
   try {
-    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir: options.cacheDir } },
+    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir } },
       { signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
     if (owned) await runtime.close();

@@ -152,15 +152,21 @@ test('the second load is served from the cache folder with the server stopped', 
     (e) => e.code === 'NetworkError' && e.message.includes(`${server.baseUrl}/${REPO}/resolve/main/config.json`));
 });
 
-test('EDGEBERT_CACHE_DIR is the default cache folder in Node', async (t) => {
+test('EDGEBERT_CACHE_DIR is the default cache folder in Node, also for a worker started before it was set', async (t) => {
   const cacheDir = await tempDir(t);
   const server = await startServer({ plain: new Map([['m.ebm', { body: Buffer.from(fakePackedModel()) }]]) });
   t.after(() => server.close());
+  const runtime = await createRuntime(fakeWorker());  // its process.env is a copy taken now
+  t.after(() => runtime.close());
   const saved = process.env.EDGEBERT_CACHE_DIR;
   process.env.EDGEBERT_CACHE_DIR = cacheDir;
   try {
-    const clf = await pipeline('text-classification', `${server.baseUrl}/m.ebm`, fakeInline());
-    await clf.dispose();
+    const first = await pipeline('text-classification', `${server.baseUrl}/m.ebm`, { runtime });
+    assert.equal(first.info.files[0].cached, false);
+    await first.dispose();
+    const second = await pipeline('text-classification', `${server.baseUrl}/m.ebm`, fakeInline());
+    assert.equal(second.info.files[0].cached, true);
+    await second.dispose();
   } finally {
     if (saved === undefined) delete process.env.EDGEBERT_CACHE_DIR; else process.env.EDGEBERT_CACHE_DIR = saved;
   }
