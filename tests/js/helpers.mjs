@@ -1,12 +1,19 @@
 // helpers.mjs: shared pieces of the JS tests: a local server in the Hugging Face URL layout, temp
 // cache folders, fixture files, and runtime options that use the fake engine.
 import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 
 import createFakeEdgebertModule, { emptyWasmModule } from './fake_edgebert.mjs';
+
+// Hermetic: a test that forgets cache: false or cacheDir writes into a temp folder, never into
+// the user's ~/.cache/edgebert.
+const SAFETY_CACHE_DIR = mkdtempSync(join(tmpdir(), 'edgebert-default-cache-'));
+process.env.EDGEBERT_CACHE_DIR = SAFETY_CACHE_DIR;
+process.on('exit', () => rmSync(SAFETY_CACHE_DIR, { recursive: true, force: true }));
 
 export const ROOT = new URL('../../', import.meta.url);
 export const FAKE_GLUE_URL = new URL('./fake_edgebert.mjs', import.meta.url).href;

@@ -168,7 +168,7 @@ test('EDGEBERT_CACHE_DIR is the default cache folder in Node, also for a worker 
     assert.equal(second.info.files[0].cached, true);
     await second.dispose();
   } finally {
-    if (saved === undefined) delete process.env.EDGEBERT_CACHE_DIR; else process.env.EDGEBERT_CACHE_DIR = saved;
+    process.env.EDGEBERT_CACHE_DIR = saved;
   }
   assert.ok((await listFiles(cacheDir)).some((f) => f.endsWith('m.ebm')));
 });
