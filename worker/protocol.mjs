@@ -149,7 +149,7 @@ export class Client {
 
   /** Rejects every pending request (the worker died or the runtime was closed). */
   close(error) {
-    this.closedError = error;
+    if (!this.closedError) this.closedError = error;  // the first reason stays (Disposed, then the worker's exit)
     const entries = [...this.pending.values()];
     this.pending.clear();
     for (const entry of entries) this._settle(entry, null, error);
