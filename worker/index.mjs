@@ -112,7 +112,8 @@ async function startWorker() {
     worker.on('exit', (code) => client.close(new EdgebertError('WorkerError', `the edgebert worker exited (code ${code})`)));
     return { client, terminate: () => worker.terminate().then(() => {}) };
   }
-  const worker = new globalThis.Worker(WORKER_URL, { type: 'module' });
+  // Written in the literal form bundlers (Vite, webpack, esbuild) recognise and rewrite.
+  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
   const client = new Client(portOf(worker, (cb) => worker.addEventListener('message', (e) => cb(e.data))));
   worker.addEventListener('error', (e) => client.close(new EdgebertError('WorkerError',
     `the edgebert worker failed: ${e && e.message ? e.message : 'it could not start (check that worker.mjs is served with a JavaScript MIME type)'}`)));
