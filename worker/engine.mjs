@@ -57,7 +57,8 @@ export function chooseBuild(threads = 'auto') {
 function wasmLoadError(err, wasm) {
   if (err instanceof EdgebertError) return err;
   const msg = String(err && err.message);
-  const where = typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : 'the given bytes/module';
+  let where = typeof wasm === 'string' || wasm instanceof URL ? String(wasm) : 'the given bytes/module';
+  if (where.startsWith('file:')) where = decodeURIComponent(new URL(where).pathname);  // a path reads better
   if (/code generation disallowed|disallowed by embedder/i.test(msg)) {
     return new EdgebertError('Unsupported',
       `this runtime forbids compiling wasm from bytes (${msg}); pass the precompiled module as wasmModule ` +

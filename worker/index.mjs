@@ -69,8 +69,8 @@ export async function createRuntime(options = {}) {
     throw new EdgebertError('InvalidArgument', `device must be 'worker' or 'inline', got ${JSON.stringify(device)}`);
   }
   const init = {
-    glueUrl: options.moduleFactory ? undefined : String(options.glueUrl || DEFAULT_GLUE_URL),
-    wasmUrl: options.wasmModule ? undefined : String(options.wasmUrl || DEFAULT_WASM_URL),
+    glueUrl: options.moduleFactory ? undefined : await absoluteLocation(options.glueUrl || DEFAULT_GLUE_URL),
+    wasmUrl: options.wasmModule ? undefined : await absoluteLocation(options.wasmUrl || DEFAULT_WASM_URL),
     wasmModule: options.wasmModule,
     threads: options.threads === undefined ? 'auto' : options.threads,
   };
@@ -250,6 +250,24 @@ export async function pipeline(task, source, options = {}) {
 export async function tokenizer(source, options = {}) {
   const { runtime, owned, loaded } = await loadModel('tokenizer', source, options);
   return makeCallable('tokenize', runtime, owned, loaded, runtime.info);
+}
+
+/**
+ * Relative locations are the caller's: a path against the working directory in Node, a URL
+ * against the page elsewhere. Resolved here, before a worker (with its own base URL) sees them.
+ */
+async function absoluteLocation(where) {
+  if (where instanceof URL) return where.href;
+  const s = String(where);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(s)) return s;
+  if (isNode()) {
+    const { resolve } = await import('node:path');
+    const { pathToFileURL } = await import('node:url');
+    return pathToFileURL(resolve(s)).href;
+  }
+  const base = globalThis.location && globalThis.location.href;
+  if (!base) throw new EdgebertError('InvalidArgument', `${JSON.stringify(s)} is relative and there is no page URL to resolve it against; give an absolute URL`);
+  return new URL(s, base).href;
 }
 
 function checkOptionNames(what, options, allowed) {

@@ -73,3 +73,13 @@ test('a missing wasm or glue is a clear error from the API, and the next runtime
     (e) => e.code === 'NotFound' && /cannot import the engine glue/.test(e.message));
   assert.equal((await getBuildInfo({ device: 'inline' })).threads, 1);
 });
+
+test('relative wasmUrl/glueUrl are the caller\'s paths (resolved before the worker sees them)', async () => {
+  const { getBuildInfo } = await import('../../worker/index.mjs');
+  const { relative } = await import('node:path');
+  const rel = (p) => relative(process.cwd(), fileURLToPath(new URL(p, buildDir)));
+  for (const device of ['worker', 'inline']) {
+    const info = await getBuildInfo({ device, wasmUrl: rel('edgebert.wasm'), glueUrl: rel('edgebert.mjs') });
+    assert.match(info.version, /^\d+\.\d+\.\d+$/);
+  }
+});
