@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# run.sh: builds the GEMM benchmarks (native and wasm) and prints one comparison table from one run.
+#   bench/gemm/run.sh            all DistilBERT shapes (about 2 minutes on an idle core)
+#   bench/gemm/run.sh --quick    128x768x768 only
+# Needs g++, em++ (Emscripten), node, and gemmlowp headers in /usr/include/gemmlowp. Builds into
+# build/gemm-bench/ with the compilers directly (not through CMake), so that it only depends on
+# src/gemm/ and src/util/status.cc.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="$ROOT/build/gemm-bench"
+GEMMLOWP_INCLUDE="${GEMMLOWP_INCLUDE:-/usr/include}"
+mkdir -p "$OUT/include" "$OUT/native" "$OUT/results"
+# Only gemmlowp from the system include dir: Emscripten must not see the host's glibc headers.
+ln -sfn "$GEMMLOWP_INCLUDE/gemmlowp" "$OUT/include/gemmlowp"
+SRCS=("$ROOT/src/gemm/gemm_u8.cc" "$ROOT/src/gemm/qlinear.cc" "$ROOT/src/gemm/qlinear_reference.cc"
+      "$ROOT/src/util/status.cc")
+CXXFLAGS=(-O3 -DNDEBUG -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -I"$ROOT/src" -isystem "$OUT/include")
+
+echo "== building native (g++ -msse4.1) and wasm (em++ -msimd128)" >&2
+g++ "${CXXFLAGS[@]}" -msse4.1 "$ROOT/bench/gemm/native_calls.cc" "$ROOT/src/gemm/gemm_u8.cc" -lpthread \
+  -o "$OUT/native/native_calls"
+# Debian's emcc needs acorn from /usr/share/nodejs when it links.
+NODE_PATH=/usr/share/nodejs em++ "${CXXFLAGS[@]}" -msimd128 -fno-exceptions \
+  "$ROOT/bench/gemm/gemm_wasm_bench.cc" "${SRCS[@]}" \
+  -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB \
+  "-sEXPORTED_RUNTIME_METHODS=['cwrap','UTF8ToString']" \
+  --pre-js="$ROOT/wasm/node_prejs.js" -o "$OUT/gemm_wasm_bench.js"
+
+QUICK=""
+[[ "${1:-}" == "--quick" ]] && QUICK="--quick"
+R="$OUT/results"
+H="$ROOT/bench/gemm/bench.js"
+M="$OUT/gemm_wasm_bench.js"
+echo "== native per-call timings" >&2
+"$OUT/native/native_calls" $QUICK > "$R/native.jsonl"
+echo "== wasm per-call timings (node $(node --version))" >&2
+node "$H" "$M" --json $QUICK > "$R/wasm.json"
+echo "== native again (the machine may be shared: the best of both native runs is kept)" >&2
+"$OUT/native/native_calls" $QUICK >> "$R/native.jsonl"
+echo "== V8 tiering: first calls in fresh processes (5 each), default / Liftoff only / TurboFan only" >&2
+: > "$R/tiering.jsonl"
+for rep in 1 2 3 4 5; do
+  for v in simd128_prepacked qlinear; do
+    node "$H" "$M" --first "$v" 128 768 768 | sed 's/^{/{"tier":"default",/' >> "$R/tiering.jsonl"
+    node --liftoff-only "$H" "$M" --first "$v" 128 768 768 | sed 's/^{/{"tier":"liftoff-only",/' >> "$R/tiering.jsonl"
+    node --no-liftoff "$H" "$M" --first "$v" 128 768 768 | sed 's/^{/{"tier":"turbofan-only",/' >> "$R/tiering.jsonl"
+  done
+done
+node "$ROOT/bench/gemm/table.js" "$R"
