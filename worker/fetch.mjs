@@ -40,11 +40,12 @@ const PROGRESS_INTERVAL_MS = 50;
  */
 export async function fetchFiles(specs, { makeSink, signal, onProgress, cache = null, fetch: fetchImpl = globalThis.fetch } = {}) {
   const opened = [];
-  try {
-    await Promise.all(specs.map((spec) => openWithFallback(spec, opened, { signal, cache, fetchImpl })));
-  } catch (err) {
+  // Wait for every open to settle (not just the first failure) so no response is left unclosed.
+  const settled = await Promise.allSettled(specs.map((spec) => openWithFallback(spec, opened, { signal, cache, fetchImpl })));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
     for (const o of opened) closeQuietly(o);
-    throw err;
+    throw failed.reason;
   }
   // Keep the callers' order (config first, model last) whatever order the headers came in.
   const order = new Map();
@@ -83,7 +84,9 @@ export async function fetchFiles(specs, { makeSink, signal, onProgress, cache = 
 async function openWithFallback(spec, opened, ctx) {
   const file = await openOne(spec, ctx);
   if (file === 'fallback') {
-    await Promise.all(spec.fallback.map((s) => openWithFallback(s, opened, ctx)));
+    const settled = await Promise.allSettled(spec.fallback.map((s) => openWithFallback(s, opened, ctx)));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } else if (file) {
     opened.push(file);
   }
