@@ -30,27 +30,55 @@ export function hasWasmSimd() {
   }
 }
 
+const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
+
 /**
- * Chooses the build for a `threads` option. Only the single-thread SIMD128 build exists today; an
- * explicit request for more threads is an error, never a silent fallback.
- * @returns {{threads: number, build: string, reason: string}}
+ * Whether this context can run the pthreads build, and if not, why (in words a person can act on).
+ * Checked where the engine runs (inside the worker: a dedicated worker inherits the page's
+ * cross-origin isolation).
  */
-export function chooseBuild(threads = 'auto') {
-  if (threads === 'auto' || threads === 1) {
+export function threadSupport(env = globalThis) {
+  if (isNode() && env === globalThis) {
+    return { ok: false, reason: 'Node runs the single-thread build (the pthreads glue is built for browsers: ENVIRONMENT=web,worker)' };
+  }
+  if (typeof env.SharedArrayBuffer !== 'function') return { ok: false, reason: 'SharedArrayBuffer is not available here' };
+  if (env.crossOriginIsolated !== true) {
     return {
-      threads: 1,
-      build: 'simd128-single-thread',
-      reason: threads === 'auto'
-        ? 'threads: "auto" chose the single-thread build because it is the only build in this package'
-        : 'threads: 1 requested',
+      ok: false,
+      reason: 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and ' +
+        'Cross-Origin-Embedder-Policy: require-corp)',
     };
   }
-  if (!Number.isInteger(threads) || threads < 1) {
+  if (typeof env.Worker !== 'function') return { ok: false, reason: 'this context cannot start Web Workers' };
+  return { ok: true, reason: '' };
+}
+
+/**
+ * Chooses the build for a `threads` option: the single-thread SIMD128 build, or the pthreads
+ * build when it is given (threadsGlue) and this context can run it. An explicit request for more
+ * than one thread that cannot be met is an error, never a silent fallback.
+ * @param {'auto'|number} threads
+ * @param {{available: boolean, why?: string}} pthreads whether a pthreads build was given
+ * @param {{ok: boolean, reason: string}} support from threadSupport()
+ * @returns {{pthreads: boolean, build: string, requested: 'auto'|number, reason: string}}
+ */
+export function chooseBuild(threads = 'auto', pthreads = { available: false, why: 'no pthreads build was given' }, support = threadSupport()) {
+  if (threads !== 'auto' && (!Number.isInteger(threads) || threads < 1)) {
     throw new EdgebertError('InvalidArgument', `threads must be 'auto' or a positive integer, got ${JSON.stringify(threads)}`);
   }
-  throw new EdgebertError('Unsupported',
-    `threads: ${threads} requested, but this package has only the single-thread build (edgebert.wasm); ` +
-    `pass threads: 1 or 'auto' (the pthreads build is not released yet)`);
+  const single = (reason) => ({ pthreads: false, build: 'simd128-single-thread', requested: threads, reason });
+  const multi = (reason) => ({ pthreads: true, build: 'simd128-pthreads', requested: threads, reason });
+  if (threads === 1) return single('threads: 1 requested');
+  const blocker = !pthreads.available ? pthreads.why : (!support.ok ? support.reason : '');
+  if (threads === 'auto') {
+    return blocker ? single(`threads: 'auto' chose the single-thread build: ${blocker}`)
+      : multi("threads: 'auto' chose the pthreads build (cross-origin isolated, SharedArrayBuffer and Workers available)");
+  }
+  if (blocker) {
+    throw new EdgebertError('Unsupported', `threads: ${threads} requested, but the pthreads build cannot run: ${blocker}; ` +
+      "pass threads: 1 or 'auto'");
+  }
+  return multi(`threads: ${threads} requested`);
 }
 
 /** A failure to get edgebert.wasm running, as an EdgebertError that says what to do. */
@@ -82,18 +110,27 @@ export class Engine {
    * @param {WebAssembly.Module|ArrayBuffer|Uint8Array|string|URL} opts.wasm  compiled module or location
    * @param {'auto'|number} [opts.threads]
    */
-  static async create({ factory, glueUrl, wasm, threads = 'auto' }) {
-    const build = chooseBuild(threads);
+  static async create({ factory, glueUrl, wasm, threads = 'auto', threadsGlueUrl, threadsWasm }) {
+    const pthreadsGiven = !!threadsGlueUrl && threadsWasm !== undefined && threadsWasm !== null;
+    const build = chooseBuild(threads, {
+      available: pthreadsGiven,
+      why: 'no pthreads build was given (threadsGlueUrl/threadsWasmUrl)',
+    });
     if (!hasWasmSimd()) {
       throw new EdgebertError('Unsupported',
         'this JavaScript runtime has no WebAssembly SIMD128 (needed by edgebert.wasm); use a current browser or Node 16.4+');
+    }
+    if (build.pthreads) {
+      factory = undefined;
+      glueUrl = threadsGlueUrl;
+      wasm = threadsWasm;
     }
     if (!factory) {
       if (!glueUrl) throw new EdgebertError('InvalidArgument', 'no engine: give moduleFactory or glueUrl');
       try {
         factory = (await import(String(glueUrl))).default;
       } catch (err) {
-        throw new EdgebertError('NotFound', `cannot import the engine glue (edgebert.mjs) from ${glueUrl}: ${err && err.message}`);
+        throw new EdgebertError('NotFound', `cannot import the engine glue from ${glueUrl}: ${err && err.message}`);
       }
     }
     if (typeof factory !== 'function') {
@@ -105,10 +142,19 @@ export class Engine {
     } catch (err) {
       throw wasmLoadError(err, wasm);
     }
-    return new Engine(mod, build);
+    const engine = new Engine(mod, build);
+    if (build.pthreads && typeof threads === 'number') {
+      if (engine.has('eb_set_threads')) {
+        const rc = engine._call('eb_set_threads', null, 'set the thread count', threads);
+        if (rc !== 0) throw errorFromStatus(rc, engine.lastError(), `cannot use ${threads} threads`);
+      } else {
+        build.reason += '; edgebert-threads.wasm has no eb_set_threads yet, so the engine chooses the count itself';
+      }
+    }
+    return engine;
   }
 
-  constructor(mod, build = chooseBuild('auto')) {
+  constructor(mod, build = chooseBuild(1)) {
     this.mod = mod;
     this.build = build;
     this.poisoned = new Map();  // handle -> message of the trap that poisoned it
@@ -154,14 +200,17 @@ export class Engine {
     return this.mod.UTF8ToString(this.mod._eb_last_error());
   }
 
-  /** { version, simd, threads, relaxed_simd, build, abi, ... } - which build runs, never guessed. */
+  /** { version, build, threads, threadsRequested, threadsReason, simd, relaxed_simd, abi, ... }: which build runs, never guessed. */
   buildInfo() {
     const info = {
       version: this.version(),
       build: this.build.build,
-      threads: this.build.threads,
+      // The single-thread build runs one thread; the pthreads build says how many through
+      // eb_build_info (null until that export exists).
+      threads: this.build.pthreads ? null : 1,
+      threadsRequested: this.build.requested,
       threadsReason: this.build.reason,
-      simd: true,  // the only build is compiled with -msimd128 and it instantiated, so SIMD128 runs
+      simd: true,  // both builds are compiled with -msimd128 and it instantiated, so SIMD128 runs
       abi: MODEL_ABI.every((n) => this.has(n)),
     };
     if (this.has('eb_build_info')) {

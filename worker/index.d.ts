@@ -59,8 +59,15 @@ export interface RuntimeOptions {
   glueUrl?: string | URL;
   /** The default export of edgebert.mjs when bundled (device 'inline' only). */
   moduleFactory?: (moduleArg?: object) => Promise<object>;
-  /** Only the single-thread build exists today: 'auto' or 1; more is an Unsupported error. */
+  /**
+   * 'auto' (default): the pthreads build where it can run (cross-origin isolated browser pages),
+   * else single-thread; 1: single-thread; N > 1: pthreads or an Unsupported error saying why.
+   */
   threads?: 'auto' | number;
+  /** Where edgebert-threads.mjs is (give with threadsWasmUrl). */
+  threadsGlueUrl?: string | URL;
+  /** Where edgebert-threads.wasm is (give with threadsGlueUrl). */
+  threadsWasmUrl?: string | URL;
 }
 
 export interface LoadOptions extends RuntimeOptions {
@@ -76,8 +83,10 @@ export interface LoadOptions extends RuntimeOptions {
 
 export interface BuildInfo {
   version: string;
-  build: 'simd128-single-thread' | string;
-  threads: number;
+  build: 'simd128-single-thread' | 'simd128-pthreads';
+  /** 1 for the single-thread build; from eb_build_info for the pthreads build (null until it exists). */
+  threads: number | null;
+  threadsRequested: 'auto' | number;
   threadsReason: string;
   simd: boolean;
   relaxed_simd: boolean;

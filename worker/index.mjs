@@ -16,12 +16,14 @@ export { Tensor } from './tasks.mjs';
 // that puts edgebert.mjs/.wasm elsewhere passes glueUrl/wasmUrl (or wasmModule + moduleFactory).
 const DEFAULT_GLUE_URL = new URL('../build/wasm/wasm/edgebert.mjs', import.meta.url).href;
 const DEFAULT_WASM_URL = new URL('../build/wasm/wasm/edgebert.wasm', import.meta.url).href;
+const DEFAULT_THREADS_GLUE_URL = new URL('../build/wasm/wasm/edgebert-threads.mjs', import.meta.url).href;
+const DEFAULT_THREADS_WASM_URL = new URL('../build/wasm/wasm/edgebert-threads.wasm', import.meta.url).href;
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
 const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
 const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'function';
 
-const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads'];
+const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl'];
 const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime'];
 
 /**
@@ -32,7 +34,7 @@ export class Runtime {
   constructor(client, device, info, terminate) {
     this.client = client;
     this.device = device;
-    /** Which build runs: { version, build, threads, threadsReason, simd, relaxed_simd, abi, ... } */
+    /** Which build runs: { version, build, threads, threadsRequested, threadsReason, simd, relaxed_simd, abi, ... } */
     this.info = info;
     this._terminate = terminate;
     this._closed = false;
@@ -59,7 +61,10 @@ export class Runtime {
  * @param {string|URL} [options.wasmUrl] where edgebert.wasm is
  * @param {string|URL} [options.glueUrl] where edgebert.mjs is
  * @param {Function} [options.moduleFactory] edgebert.mjs's default export, when bundled (inline only)
- * @param {'auto'|number} [options.threads]
+ * @param {'auto'|number} [options.threads] 'auto': the pthreads build where it can run (cross-origin
+ *   isolated pages), else single-thread; a number > 1 that cannot be met is an Unsupported error
+ * @param {string|URL} [options.threadsGlueUrl] where edgebert-threads.mjs is (with threadsWasmUrl)
+ * @param {string|URL} [options.threadsWasmUrl] where edgebert-threads.wasm is
  * @returns {Promise<Runtime>}
  */
 export async function createRuntime(options = {}) {
@@ -74,6 +79,20 @@ export async function createRuntime(options = {}) {
     wasmModule: options.wasmModule,
     threads: options.threads === undefined ? 'auto' : options.threads,
   };
+  // The pthreads build (edgebert-threads.mjs/.wasm + .worker.js): by default the one next to the
+  // default single-thread build, and only when the single-thread build is the default one too
+  // (never mix files of two builds).
+  const customSingle = options.glueUrl || options.wasmUrl || options.wasmModule || options.moduleFactory;
+  if (options.threadsGlueUrl || options.threadsWasmUrl) {
+    if (!options.threadsGlueUrl || !options.threadsWasmUrl) {
+      throw new EdgebertError('InvalidArgument', 'threadsGlueUrl and threadsWasmUrl go together (the pthreads glue and its wasm)');
+    }
+    init.threadsGlueUrl = await absoluteLocation(options.threadsGlueUrl);
+    init.threadsWasmUrl = await absoluteLocation(options.threadsWasmUrl);
+  } else if (!customSingle) {
+    init.threadsGlueUrl = DEFAULT_THREADS_GLUE_URL;
+    init.threadsWasmUrl = DEFAULT_THREADS_WASM_URL;
+  }
   let client;
   let terminate;
   if (device === 'inline') {
@@ -137,7 +156,8 @@ async function runtimeFor(options) {
   }
   const ro = pick(options, RUNTIME_OPTIONS);
   if (ro.wasmModule || ro.moduleFactory) return { runtime: await createRuntime(ro), owned: true };
-  const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads]);
+  const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads,
+    String(ro.threadsGlueUrl || ''), String(ro.threadsWasmUrl || '')]);
   let entry = sharedRuntimes.get(key);
   if (!entry) {
     entry = createRuntime(ro);

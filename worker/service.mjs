@@ -43,6 +43,8 @@ export function createService(inlineOptions = {}) {
         glueUrl: o.glueUrl,
         wasm: o.wasmModule || o.wasmUrl,
         threads: o.threads === undefined ? 'auto' : o.threads,
+        threadsGlueUrl: o.threadsGlueUrl,
+        threadsWasm: o.threadsWasmUrl,
       });
       try {
         engine = await initializing;

@@ -7,7 +7,7 @@ import { buildOptions, buildRequests, resolveTask, Tensor } from '../../worker/t
 import { describeSource, fileSpecs, hfFileUrl } from '../../worker/sources.mjs';
 import { openCache } from '../../worker/cache.mjs';
 import { shaFromEtag } from '../../worker/fetch.mjs';
-import { chooseBuild } from '../../worker/engine.mjs';
+import { chooseBuild, threadSupport } from '../../worker/engine.mjs';
 
 test('aliases resolve to their task', () => {
   assert.equal(resolveTask('sentiment-analysis').name, 'text-classification');
@@ -116,9 +116,26 @@ test('cache paths stay inside the cache folder', async () => {
   assert.equal(await openCache({ cache: false }), null);
 });
 
-test('threads: the only build is single-thread; asking for more is an error, not a fallback', () => {
-  assert.equal(chooseBuild('auto').threads, 1);
-  assert.equal(chooseBuild(1).build, 'simd128-single-thread');
-  assert.throws(() => chooseBuild(4), (e) => e.code === 'Unsupported' && /threads: 4 requested/.test(e.message));
+test('threads: the pthreads build where it can run, else single-thread; an unmet explicit count is an error', () => {
+  const given = { available: true };
+  const none = { available: false, why: 'no pthreads build was given (threadsGlueUrl/threadsWasmUrl)' };
+  const isolated = threadSupport({ SharedArrayBuffer, crossOriginIsolated: true, Worker: class {} });
+  const notIsolated = threadSupport({ SharedArrayBuffer, crossOriginIsolated: false, Worker: class {} });
+  assert.deepEqual(isolated, { ok: true, reason: '' });
+  assert.match(notIsolated.reason, /not cross-origin isolated.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+  assert.match(threadSupport({ crossOriginIsolated: true, Worker: class {} }).reason, /SharedArrayBuffer/);
+  assert.match(threadSupport({ SharedArrayBuffer, crossOriginIsolated: true }).reason, /cannot start Web Workers/);
+  assert.match(threadSupport().reason, /Node runs the single-thread build/);
+
+  assert.equal(chooseBuild('auto', given, isolated).build, 'simd128-pthreads');
+  assert.equal(chooseBuild(4, given, isolated).build, 'simd128-pthreads');
+  assert.equal(chooseBuild(1, given, isolated).build, 'simd128-single-thread');
+  const auto = chooseBuild('auto', given, notIsolated);
+  assert.equal(auto.build, 'simd128-single-thread');
+  assert.match(auto.reason, /'auto' chose the single-thread build: the page is not cross-origin isolated/);
+  assert.match(chooseBuild('auto', none, isolated).reason, /no pthreads build was given/);
+  assert.throws(() => chooseBuild(4, given, notIsolated), (e) => e.code === 'Unsupported' && /threads: 4 requested, but the pthreads build cannot run: the page is not cross-origin isolated/.test(e.message));
+  assert.throws(() => chooseBuild(2, none, isolated), (e) => e.code === 'Unsupported' && /no pthreads build was given/.test(e.message));
   assert.throws(() => chooseBuild(0), (e) => e.code === 'InvalidArgument');
+  assert.throws(() => chooseBuild('many'), (e) => e.code === 'InvalidArgument');
 });

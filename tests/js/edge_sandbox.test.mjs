@@ -62,3 +62,25 @@ for (const scenario of ['edge', 'page']) test(`${scenario === 'edge' ? 'an edge 
     assert.match(out.workerDevice.message, /moduleFactory cannot be sent to a worker/);
   }
 });
+
+test('threads: a cross-origin-isolated page runs the real pthreads build; otherwise the single-thread one, and says why', async () => {
+  const iso = await runHarness('isolated');
+  assert.equal(iso.auto.build, 'simd128-pthreads', JSON.stringify(iso.auto));
+  assert.match(iso.auto.threadsReason, /'auto' chose the pthreads build/);
+  assert.match(iso.auto.version, /^\d+\.\d+\.\d+$/);
+  assert.equal(iso.one.build, 'simd128-single-thread');
+  assert.equal(iso.one.threads, 1);
+  assert.equal(iso.four.build, 'simd128-pthreads');
+  assert.equal(iso.four.threadsRequested, 4);
+  // The engine's worker started, and the pthreads glue started its pool (PTHREAD_POOL_SIZE=4)
+  // from edgebert-threads.worker.js for each of the two pthreads runtimes.
+  assert.equal(iso.workersStarted.filter((w) => w === 'worker.mjs').length, 3);
+  assert.equal(iso.workersStarted.filter((w) => w === 'edgebert-threads.worker.js').length, 8);
+
+  const plain = await runHarness('not-isolated');
+  assert.equal(plain.auto.build, 'simd128-single-thread');
+  assert.match(plain.auto.threadsReason, /not cross-origin isolated \(serve it with Cross-Origin-Opener-Policy: same-origin/);
+  assert.equal(plain.four.error, 'Unsupported');
+  assert.match(plain.four.message, /threads: 4 requested, but the pthreads build cannot run: the page is not cross-origin isolated/);
+  assert.ok(!plain.workersStarted.includes('edgebert-threads.worker.js'));
+});

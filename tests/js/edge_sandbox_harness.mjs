@@ -3,7 +3,10 @@
 // no code generation from strings, and no wasm compilation from bytes (a precompiled
 // WebAssembly.Module is handed in, as those platforms do). With the argument 'page' the context
 // also has a Worker (a module-worker sandbox, see sandbox.mjs), like a browser page, and the
-// engine runs in worker/worker.mjs's browser branch. Needs --experimental-vm-modules;
+// engine runs in worker/worker.mjs's browser branch. With 'isolated' or 'not-isolated', a page
+// that may compile wasm (CSP 'wasm-unsafe-eval') chooses between the single-thread and the
+// pthreads build (real edgebert-threads.mjs, its worker.js in nested sandbox workers) depending on
+// crossOriginIsolated. Needs --experimental-vm-modules;
 // edge_sandbox.test.mjs starts it and reads the JSON it prints.
 import { readFile } from 'node:fs/promises';
 
@@ -22,6 +25,7 @@ const server = await startServer({
   plain: new Map([
     ['m.ebm', { body: Buffer.from(fakePackedModel()) }],
     ['edgebert.wasm', { body: await readFile(realWasmPath), headers: { 'content-type': 'application/wasm' } }],
+    ['edgebert-threads.wasm', { body: await readFile(new URL('build/wasm/wasm/edgebert-threads.wasm', root)), headers: { 'content-type': 'application/wasm' } }],
   ]),
 });
 
@@ -36,9 +40,43 @@ const scenario = process.argv[2] || 'edge';
 const edge = { baseUrl: server.baseUrl, realModule, emptyModule, report, stopServer: () => server.close() };
 const extra = { caches: fakeCacheStorage(), __edge: edge };
 if (scenario === 'page') extra.Worker = fakeWorkerClass(() => ({ caches: extra.caches }));
-const context = createSandbox(webGlobals(extra));
+let main;
+let context;
+const workersStarted = [];
+if (scenario === 'isolated' || scenario === 'not-isolated') {
+  // Workers inherit the page's isolation; each can start workers of its own (pthreads).
+  const isolation = { crossOriginIsolated: scenario === 'isolated', navigator: { hardwareConcurrency: 4, userAgent: 'sandbox' } };
+  const workerGlobals = () => ({ ...isolation, Worker: NestedWorker });
+  const Base = fakeWorkerClass(workerGlobals, { wasm: true });
+  class NestedWorker extends Base {
+    constructor(url, options) {
+      super(url, options);
+      workersStarted.push(String(url).split('/').pop());
+    }
+  }
+  context = createSandbox(webGlobals({ ...extra, ...isolation, Worker: NestedWorker }), { wasm: true });
+  const build = (f) => new URL(`build/wasm/wasm/${f}`, root).href;
+  main = `
+    import { getBuildInfo } from ${JSON.stringify(indexUrl)};
+    const { baseUrl, report } = globalThis.__edge;
+    const where = {
+      glueUrl: ${JSON.stringify(build('edgebert.mjs'))}, wasmUrl: baseUrl + '/edgebert.wasm',
+      threadsGlueUrl: ${JSON.stringify(build('edgebert-threads.mjs'))}, threadsWasmUrl: baseUrl + '/edgebert-threads.wasm',
+    };
+    const out = {};
+    const step = async (name, fn) => {
+      try { out[name] = await fn(); } catch (e) { out[name] = { error: e.code || e.name, message: e.message }; }
+    };
+    await step('auto', () => getBuildInfo(where));
+    await step('one', () => getBuildInfo({ ...where, threads: 1 }));
+    await step('four', () => getBuildInfo({ ...where, threads: 4 }));
+    report(out);
+  `;
+} else {
+  context = createSandbox(webGlobals(extra));
+}
 
-const main = `
+if (!main) main = `
   import { pipeline, getBuildInfo, tokenizer } from ${JSON.stringify(indexUrl)};
   import realFactory from ${JSON.stringify(realGlueUrl)};
   import fakeFactory from ${JSON.stringify(fakeGlueUrl)};
@@ -94,6 +132,7 @@ const main = `
 try {
   await moduleLoader(context).run(main);
   const out = await done;
+  if (workersStarted.length) out.workersStarted = workersStarted;
   process.stdout.write(JSON.stringify(out));
 } finally {
   await server.close().catch(() => {});

@@ -12,13 +12,14 @@ export function webGlobals(extra = {}) {
   return {
     fetch, Request, Response, Headers, URL, URLSearchParams, Blob, ReadableStream, WritableStream, TransformStream,
     TextEncoder, TextDecoder, crypto, AbortController, AbortSignal, Event, EventTarget, MessageEvent, setTimeout, clearTimeout,
-    queueMicrotask, structuredClone, atob, btoa, console,
+    queueMicrotask, structuredClone, atob, btoa, console, performance,
     ...extra,
   };
 }
 
-export function createSandbox(globals) {
-  return vm.createContext(globals, { codeGeneration: { strings: false, wasm: false } });
+/** A context without eval; `wasm: false` also forbids compiling wasm from bytes (edge runtimes). */
+export function createSandbox(globals, { wasm = false } = {}) {
+  return vm.createContext(globals, { codeGeneration: { strings: false, wasm } });
 }
 
 /** Loads file: ES modules into `context`; node: and other specifiers are refused. */
@@ -82,37 +83,54 @@ export function fakeCacheStorage() {
 }
 
 /**
- * `Worker` for a page sandbox: `new Worker(url, {type: 'module'})` evaluates `url` in a fresh
- * worker-like sandbox whose `self` has postMessage/addEventListener; messages both ways are
- * structured-cloned with their transfer lists, and delivered as tasks.
+ * `Worker` for a page sandbox: `new Worker(url, {type: 'module'})` evaluates the module `url`, and
+ * `new Worker(url)` the classic script `url` (Emscripten's pthread worker.js), in a fresh
+ * worker-like sandbox whose `self` has postMessage/addEventListener/onmessage; messages both ways
+ * are structured-cloned with their transfer lists and delivered as tasks. Everything runs on one
+ * thread: fine for loading and message flow, not for code that blocks on another worker.
+ * @param {() => object} workerGlobals extra globals of each worker (e.g. a nested Worker class)
  */
-export function fakeWorkerClass(workerGlobals) {
+export function fakeWorkerClass(workerGlobals, sandboxOptions = {}) {
   return class SandboxWorker extends EventTarget {
     constructor(url, options = {}) {
       super();
-      if (options.type !== 'module') throw new TypeError('this sandbox only runs module workers');
       const listeners = [];
       const g = webGlobals(workerGlobals());
       g.addEventListener = (type, cb) => { if (type === 'message') listeners.push(cb); };
       g.postMessage = (msg, transfer = []) => {
         const data = structuredClone(msg, { transfer });
-        setTimeout(() => this.dispatchEvent(new MessageEvent('message', { data })), 0);
+        setTimeout(() => {
+          const event = new MessageEvent('message', { data });
+          this.dispatchEvent(event);
+          if (typeof this.onmessage === 'function') this.onmessage(event);
+        }, 0);
       };
-      const context = createSandbox(g);
+      const context = createSandbox(g, sandboxOptions);
       vm.runInContext('globalThis.self = globalThis;', context);
-      this._deliver = (msg, transfer) => {
-        const data = structuredClone(msg, { transfer });
-        setTimeout(() => { for (const cb of listeners) cb({ data }); }, 0);
+      this._deliver = (data) => {
+        setTimeout(() => {
+          for (const cb of listeners) cb({ data });
+          if (typeof g.onmessage === 'function') g.onmessage({ data });
+        }, 0);
       };
-      this._ready = moduleLoader(context).importUrl(String(url)).catch((err) => {
-        this.dispatchEvent(Object.assign(new Event('error'), { message: err.message }));
+      const loader = moduleLoader(context);
+      const start = options.type === 'module'
+        ? loader.importUrl(String(url))
+        : readFile(fileURLToPath(String(url)), 'utf8').then((code) => new vm.Script(code, {
+          filename: String(url),
+          importModuleDynamically: async (spec) => loader.importUrl(new URL(spec, String(url)).href),
+        }).runInContext(context));
+      this._ready = start.catch((err) => {
+        const event = Object.assign(new Event('error'), { message: err.message });
+        this.dispatchEvent(event);
+        if (typeof this.onerror === 'function') this.onerror(event);
       });
     }
 
     postMessage(msg, transfer = []) {
-      // The module is evaluated before any message is delivered (a browser queues them too).
+      // The script is evaluated before any message is delivered (a browser queues them too).
       const data = structuredClone(msg, { transfer });
-      this._ready.then(() => this._deliver(data, []));
+      this._ready.then(() => this._deliver(data));
     }
 
     terminate() {}

@@ -49,8 +49,10 @@ test('the real build reports itself the same way in a worker_threads Worker and 
   for (const device of ['worker', 'inline']) {
     const info = await getBuildInfo({ device });
     assert.equal(info.version, version(mod));
+    // Node runs the single-thread build (the pthreads glue is built for browsers), and says so.
     assert.equal(info.build, 'simd128-single-thread');
     assert.equal(info.threads, 1);
+    assert.match(info.threadsReason, /'auto' chose the single-thread build: Node runs the single-thread build/);
     assert.equal(info.abi, typeof mod._eb_run === 'function', 'abi says whether the model ABI is exported');
   }
   await assert.rejects(createRuntime({ device: 'worker', threads: 4 }), (e) => e.code === 'Unsupported' && /threads: 4 requested/.test(e.message));
