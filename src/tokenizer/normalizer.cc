@@ -22,6 +22,17 @@ class Tail {
   Tail(bool nfd, bool lowercase, uint32_t piece_start, std::vector<NormChar>* out)
       : nfd_(nfd), lowercase_(lowercase), last_{0, piece_start, piece_start}, out_(out) {}
 
+  // ASCII: never decomposes, never a mark, lowercases to ASCII.
+  void PushAscii(char32_t cp, uint32_t start) {
+    if (!pending_.empty()) {
+      Push(cp, start, start + 1);
+      return;
+    }
+    if (lowercase_ && cp >= 'A' && cp <= 'Z') cp += 32;
+    last_ = NormChar{cp, start, start + 1};
+    out_->push_back(last_);
+  }
+
   void Push(char32_t cp, uint32_t start, uint32_t end) {
     if (!nfd_) {
       Emit(cp, NormChar{cp, start, end});
@@ -119,7 +130,7 @@ void BertNormalizer::Normalize(std::string_view text, size_t begin, size_t end,
           continue;
         }
       }
-      tail.Push(cp, p, p + 1);
+      tail.PushAscii(cp, p);
       continue;
     }
     char32_t cp;

@@ -413,7 +413,7 @@ Status Tokenizer::EncodeSequence(std::string_view text, int32_t type_id, Encodin
   std::vector<WordSpan> words;
   std::vector<WordPieceToken> pieces;
   std::string scratch;
-  std::vector<uint32_t> char_starts;
+  std::vector<uint32_t> byte_to_char;
   out->Reserve(text.size() / 3 + 8);
   int32_t word_index = 0;
 
@@ -430,7 +430,7 @@ Status Tokenizer::EncodeSequence(std::string_view text, int32_t type_id, Encodin
     BertPreTokenize(chars, 0, chars.size(), &words);
     for (const WordSpan& w : words) {
       pieces.clear();
-      model_.Tokenize(chars, w, &scratch, &char_starts, &pieces);
+      model_.Tokenize(chars, w, &scratch, &byte_to_char, &pieces);
       for (const WordPieceToken& p : pieces) {
         // HF expand_alignments: start of the first character, end of the last one.
         emit(p.id, chars[p.begin].start, chars[p.end - 1].end, word_index);

@@ -100,61 +100,128 @@ void BertPreTokenize(const std::vector<NormChar>& chars, size_t begin, size_t en
   }
 }
 
+void TokenTrie::Insert(std::string_view token, int32_t id) {
+  uint32_t node = 0;
+  for (const char ch : token) {
+    const unsigned char b = static_cast<unsigned char>(ch);
+    int32_t next = Child(node, b);
+    if (next < 0) {
+      if ((used_ + 1) * 2 > keys_.size()) Grow();
+      next = static_cast<int32_t>(terminal_.size());
+      terminal_.push_back(-1);
+      const uint64_t key = ((static_cast<uint64_t>(node) << 8) | b) + 1;
+      const size_t mask = keys_.size() - 1;
+      size_t i = (key * 0x9E3779B97F4A7C15ull) >> 40 & mask;
+      while (keys_[i] != 0) i = (i + 1) & mask;
+      keys_[i] = key;
+      children_[i] = static_cast<uint32_t>(next);
+      ++used_;
+    }
+    node = static_cast<uint32_t>(next);
+  }
+  // A duplicate entry keeps the first id (Vocab::Build rejects duplicates anyway).
+  if (terminal_[node] < 0) terminal_[node] = id;
+}
+
+void TokenTrie::Grow() {
+  std::vector<uint64_t> old_keys = std::move(keys_);
+  std::vector<uint32_t> old_children = std::move(children_);
+  const size_t cap = old_keys.empty() ? 1024 : old_keys.size() * 2;
+  keys_.assign(cap, 0);
+  children_.assign(cap, 0);
+  for (size_t j = 0; j < old_keys.size(); ++j) {
+    if (old_keys[j] == 0) continue;
+    size_t i = (old_keys[j] * 0x9E3779B97F4A7C15ull) >> 40 & (cap - 1);
+    while (keys_[i] != 0) i = (i + 1) & (cap - 1);
+    keys_[i] = old_keys[j];
+    children_[i] = old_children[j];
+  }
+}
+
+inline int32_t TokenTrie::Child(uint32_t node, unsigned char byte) const {
+  if (keys_.empty()) return -1;
+  const uint64_t key = ((static_cast<uint64_t>(node) << 8) | byte) + 1;
+  const size_t mask = keys_.size() - 1;
+  for (size_t i = (key * 0x9E3779B97F4A7C15ull) >> 40 & mask;; i = (i + 1) & mask) {
+    if (keys_[i] == key) return static_cast<int32_t>(children_[i]);
+    if (keys_[i] == 0) return -1;
+  }
+}
+
+int32_t TokenTrie::LongestPrefix(const char* text, size_t n, size_t* len) const {
+  int32_t best = -1;
+  uint32_t node = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t next = Child(node, static_cast<unsigned char>(text[i]));
+    if (next < 0) break;
+    node = static_cast<uint32_t>(next);
+    if (terminal_[node] >= 0) {
+      best = terminal_[node];
+      *len = i + 1;
+    }
+  }
+  return best;
+}
+
 Result<WordPiece> WordPiece::Create(Vocab vocab, WordPieceOptions options) {
   WordPiece wp;
   wp.unk_id_ = vocab.Find(options.unk_token);
   if (wp.unk_id_ < 0) {
     return NotFound("WordPiece: unk_token '" + options.unk_token + "' is not in the vocabulary");
   }
+  const std::string& prefix = options.continuing_subword_prefix;
+  for (size_t id = 0; id < vocab.size(); ++id) {
+    const std::string_view t = vocab.Token(static_cast<int32_t>(id));
+    if (t.empty()) continue;
+    wp.word_start_.Insert(t, static_cast<int32_t>(id));
+    if (!prefix.empty() && t.size() > prefix.size() && t.substr(0, prefix.size()) == prefix) {
+      wp.continuation_.Insert(t.substr(prefix.size()), static_cast<int32_t>(id));
+    }
+  }
+  if (prefix.empty()) wp.continuation_ = wp.word_start_;
   wp.vocab_ = std::move(vocab);
   wp.options_ = std::move(options);
   return wp;
 }
 
 void WordPiece::Tokenize(const std::vector<NormChar>& chars, WordSpan word, std::string* scratch,
-                         std::vector<uint32_t>* char_starts,
+                         std::vector<uint32_t>* byte_to_char,
                          std::vector<WordPieceToken>* out) const {
   const size_t n_chars = word.end - word.begin;
   if (n_chars > options_.max_input_chars_per_word) {
     out->push_back({unk_id_, word.begin, word.end});
     return;
   }
-  // scratch = room for the prefix + UTF-8 of the word.
-  const std::string& prefix = options_.continuing_subword_prefix;
-  scratch->assign(prefix);
-  char_starts->clear();
+  // UTF-8 of the word, and for each byte offset the index of the character starting there.
+  scratch->clear();
+  byte_to_char->clear();
   for (uint32_t i = word.begin; i < word.end; ++i) {
-    char_starts->push_back(static_cast<uint32_t>(scratch->size() - prefix.size()));
-    AppendUtf8(chars[i].cp, scratch);
-  }
-  const size_t n_bytes = scratch->size() - prefix.size();
-  char_starts->push_back(static_cast<uint32_t>(n_bytes));
-  // Continuation pieces are looked up as prefix + bytes: the prefix is written over the bytes
-  // just before the piece, which belong to pieces already consumed (or to the leading pad).
-  char* bytes = &(*scratch)[prefix.size()];
-  const size_t max_bytes = vocab_.max_token_bytes();
-  const size_t out_mark = out->size();
-  size_t c = 0;  // current character index in the word
-  while (c < n_chars) {
-    const size_t start = (*char_starts)[c];
-    const size_t pre = c > 0 ? prefix.size() : 0;
-    if (pre > 0) std::memcpy(bytes + start - pre, prefix.data(), pre);
-    int32_t found = -1;
-    size_t e = n_chars;
-    // Longest first; pieces longer than the longest vocabulary entry cannot match.
-    while (e > c && (*char_starts)[e] - start + pre > max_bytes) --e;
-    for (; e > c; --e) {
-      const size_t len = (*char_starts)[e] - start;
-      found = vocab_.Find(std::string_view(bytes + start - pre, len + pre));
-      if (found >= 0) break;
+    const char32_t cp = chars[i].cp;
+    if (cp < 0x80) {
+      scratch->push_back(static_cast<char>(cp));
+      byte_to_char->push_back(i);
+      continue;
     }
-    if (found < 0) {
+    char buf[4];
+    const int n = EncodeUtf8(cp, buf);
+    scratch->append(buf, static_cast<size_t>(n));
+    for (int k = 0; k < n; ++k) byte_to_char->push_back(i);
+  }
+  byte_to_char->push_back(word.end);
+  const size_t n_bytes = scratch->size();
+  const size_t out_mark = out->size();
+  size_t pos = 0;
+  while (pos < n_bytes) {
+    size_t len = 0;
+    const TokenTrie& trie = pos == 0 ? word_start_ : continuation_;
+    const int32_t id = trie.LongestPrefix(scratch->data() + pos, n_bytes - pos, &len);
+    if (id < 0) {
       out->resize(out_mark);
       out->push_back({unk_id_, word.begin, word.end});
       return;
     }
-    out->push_back({found, static_cast<uint32_t>(word.begin + c), static_cast<uint32_t>(word.begin + e)});
-    c = e;
+    out->push_back({id, (*byte_to_char)[pos], (*byte_to_char)[pos + len]});
+    pos += len;
   }
 }
 

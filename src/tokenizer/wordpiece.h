@@ -53,6 +53,24 @@ struct WordPieceOptions {
   size_t max_input_chars_per_word = 100;
 };
 
+// Byte trie over vocabulary entries: the longest entry that is a prefix of some text, in one walk
+// (no hashing of every candidate length). Transitions live in one open-addressing table keyed
+// by (node, byte).
+class TokenTrie {
+ public:
+  void Insert(std::string_view token, int32_t id);
+  // Longest entry that is a prefix of text: sets *len (bytes) and returns its id, or -1.
+  int32_t LongestPrefix(const char* text, size_t n, size_t* len) const;
+
+ private:
+  int32_t Child(uint32_t node, unsigned char byte) const;
+  void Grow();
+  std::vector<int32_t> terminal_ = {-1};  // (nodes): token id ending at the node, or -1
+  std::vector<uint64_t> keys_;            // (capacity): node << 8 | byte, plus 1; 0 = empty
+  std::vector<uint32_t> children_;        // (capacity)
+  size_t used_ = 0;
+};
+
 class WordPiece {
  public:
   // Fails when unk_token is not in the vocabulary.
@@ -63,14 +81,16 @@ class WordPiece {
 
   // Greedy longest-match-first over one word; the whole word becomes [UNK] when any position
   // has no match or when it has more than max_input_chars_per_word characters.
-  // `scratch` is reused between calls to avoid allocations.
+  // `scratch` and `byte_to_char` are reused between calls to avoid allocations.
   void Tokenize(const std::vector<NormChar>& chars, WordSpan word, std::string* scratch,
-                std::vector<uint32_t>* char_starts, std::vector<WordPieceToken>* out) const;
+                std::vector<uint32_t>* byte_to_char, std::vector<WordPieceToken>* out) const;
 
  private:
   Vocab vocab_;
   WordPieceOptions options_;
   int32_t unk_id_ = -1;
+  TokenTrie word_start_;    // entries without the continuing-subword prefix
+  TokenTrie continuation_;  // entries with it, prefix removed
 };
 
 }  // namespace edgebert
