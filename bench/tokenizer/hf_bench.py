@@ -32,10 +32,13 @@ def main():
     docs = json.load(open(sys.argv[1], encoding="utf-8"))
     mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
     tok = Tokenizer.from_file(sys.argv[2])
+    tok.no_truncation()  # a tokenizer.json may carry settings (all-MiniLM: 128, padded); measure raw
+    tok.no_padding()
     tokens = sum(len(e.ids) for e in tok.encode_batch(docs))
     loop = best_of(lambda: [tok.encode(d) for d in docs])
     batch = best_of(lambda: tok.encode_batch(docs))
     qa = Tokenizer.from_file(sys.argv[2])
+    qa.no_padding()
     qa.enable_truncation(max_length=384, stride=128, strategy="only_second")
     qa.enable_padding(length=384, pad_id=qa.token_to_id("[PAD]"), pad_token="[PAD]")
     question = "What is the capital of France?"
