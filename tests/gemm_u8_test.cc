@@ -169,7 +169,7 @@ TEST(GemmU8, KernelRunsUnderGemmlowpDriver) {
 
 TEST(GemmU8, KernelNameMatchesBuild) {
 #if defined(__wasm_simd128__)
-  EXPECT_STREQ(GemmU8KernelName(), "WasmSimd128_Kernel8x4Depth2 (dot_i16x8_s)");
+  EXPECT_STREQ(GemmU8KernelName(), "WasmSimd128_Kernel2x4Depth8WideRhs (dot_i16x8_s, int16 rhs)");
 #else
   EXPECT_NE(std::string(GemmU8KernelName()).find("SSE"), std::string::npos) << GemmU8KernelName();
 #endif

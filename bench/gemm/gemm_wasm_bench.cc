@@ -92,7 +92,8 @@ EMSCRIPTEN_KEEPALIVE int bench_setup(int m, int n, int k) {
   return edgebert::PrepareQLinear(&p.qw).ok() ? 0 : 1;
 }
 
-// Our kernel, weights packed at load: packs the activations, runs the kernel, unpacks to int32.
+// Our driver and kernel (WasmSimd128_Kernel2x4Depth8WideRhs), weights packed at load: packs the
+// activations, widens them to int16, runs the kernel per block, unpacks to int32.
 EMSCRIPTEN_KEEPALIVE void bench_simd128_prepacked() {
   Problem& p = *g_problem;
   edgebert::GemmU8ToInt32(p.x.data(), p.x_offset.data(), p.m, *p.packed, kWeightOffset, p.out.data(),
@@ -106,8 +107,8 @@ EMSCRIPTEN_KEEPALIVE void bench_qlinear() {
 }
 
 
-// Our kernel under gemmlowp's own driver (both operands packed per call): the like-for-like
-// comparison with the ReferenceKernel row below.
+// Our gemmlowp-compatible kernel (WasmSimd128_Kernel8x4Depth2) under gemmlowp's own driver (both
+// operands packed per call): the like-for-like comparison with the ReferenceKernel row below.
 EMSCRIPTEN_KEEPALIVE void bench_simd128_gemmlowp_driver() {
   static const edgebert::WasmSimd128_Kernel8x4Depth2 kernel;
   RunGemmlowpDriver(*g_problem, kernel);

@@ -18,7 +18,7 @@ const gmacs = (r, t) => (r.m * r.n * r.k / t / 1e6).toFixed(1);
 const LABEL = {
   native_gemmlowp_sse4: 'native: gemmlowp public API, SSE4 12x4 kernel (packs both sides per call)',
   native_sse4_prepacked: 'native: our driver + gemmlowp SSE4 kernel, weights prepacked',
-  simd128_prepacked: 'wasm: our driver + SIMD128 8x4 kernel, weights prepacked',
+  simd128_prepacked: 'wasm: our driver + SIMD128 2x4 kernel (int16 rhs), weights prepacked',
   simd128_gemmlowp_driver: 'wasm: gemmlowp driver + SIMD128 8x4 kernel (packs both sides per call)',
   gemmlowp_reference: 'wasm: gemmlowp public API, scalar ReferenceKernel (packs both sides per call)',
   qlinear: 'wasm: QLinear end to end (fp32 in: quantize + GEMM + dequantize)',

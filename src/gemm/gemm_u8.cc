@@ -29,9 +29,11 @@ namespace {
 // platform without a kernel, wasm included, so a second specialization would not compile. gemmlowp's
 // lower-level entry points take the kernel as an argument instead, and so does this driver.
 #if defined(__wasm_simd128__)
-using Kernel = WasmSimd128_Kernel8x4Depth2;
+using Kernel = WasmSimd128_Kernel2x4Depth8WideRhs;
+constexpr bool kWidenRhs = Kernel::kRhsWidenedToInt16;  // see kernel_wasmsimd.h
 #else
 using Kernel = gemmlowp::DefaultKernel<gemmlowp::DefaultL8R8BitDepthParams>;
+constexpr bool kWidenRhs = false;
 #endif
 using Format = Kernel::Format;
 using PackedLhs = gemmlowp::PackedSideBlock<Format::Lhs>;
@@ -166,6 +168,9 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, gemmlowp::
   PackedRhs packed_x(gemmlowp::Side::Rhs, allocator, p);
   const gemmlowp::Allocator::Handle acc_handle =
       allocator->Reserve<int32_t>(static_cast<size_t>(chunk_rows) * p.l2_cols);
+  const size_t packed_x_size = static_cast<size_t>(p.l2_cols) * p.l2_depth;
+  gemmlowp::Allocator::Handle wide_handle;
+  if (kWidenRhs) wide_handle = allocator->Reserve<int16_t>(packed_x_size);
   allocator->Commit();
   int32_t* acc = allocator->GetPointer<int32_t>(acc_handle);
 
@@ -179,12 +184,21 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, gemmlowp::
   const int32_t* x_sums = packed_x.sums_of_each_slice();
   packed_x.seek_run(0, 0);
   const uint8_t* x_base = packed_x.current_data();
+  size_t x_value_bytes = 1;
+  if (kWidenRhs) {
+    // The same packed values, one int16 each, for a kernel that reads int16 rhs cells.
+    int16_t* __restrict wide = allocator->GetPointer<int16_t>(wide_handle);
+    const uint8_t* __restrict narrow = x_base;
+    for (size_t i = 0; i < packed_x_size; ++i) wide[i] = narrow[i];
+    x_base = reinterpret_cast<const uint8_t*>(wide);
+    x_value_bytes = sizeof(int16_t);
+  }
   for (int r0 = 0; r0 < p.l2_rows; r0 += chunk_rows) {
     const int rows = std::min(chunk_rows, p.l2_rows - r0);
     for (int d = 0; d < depth; d += p.l1_depth) {
       const int ds = std::min(p.l1_depth, depth - d);
       for (int c = 0; c < p.l2_cols; c += Format::kCols) {
-        const uint8_t* x_run = x_base + RunOffset(p.l2_cols, p, c, d);
+        const uint8_t* x_run = x_base + RunOffset(p.l2_cols, p, c, d) * x_value_bytes;
         for (int r = 0; r < rows; r += Format::kRows) {
           RunKernel(kernel, acc + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
                     w.data + RunOffset(p.l2_rows, p, r0 + r, d), x_run, d, ds);

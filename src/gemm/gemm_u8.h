@@ -11,7 +11,8 @@
 // per block; the offsets are applied afterwards from the packed sums of each slice, fused with the
 // output stage (int32 out, or fp32 dequantization with per-token and per-channel scales and a bias)
 // in one pass over the int32 block while it is hot in cache. The kernel is chosen at compile time:
-// our SIMD128 kernel in wasm builds (kernel_wasmsimd.h), gemmlowp's default kernel elsewhere
+// in wasm builds our SIMD128 kernel WasmSimd128_Kernel2x4Depth8WideRhs (kernel_wasmsimd.h; the
+// driver widens the packed activations to int16 for it), elsewhere gemmlowp's default kernel
 // (SSE4_64_Kernel12x4Depth2 on x86-64).
 #pragma once
 
