@@ -168,7 +168,7 @@ TokenStrings ReadVocab(const std::string& kind) {
 TEST(HeadsTokenClassification, MatchesPipelineForAllStrategies) {
   Json fx = ReadJsonFixture("pipelines/token_classification.json");
   const std::vector<std::string> id2label = Strings(*fx.Find("id2label"));
-  int checked = 0, entities_checked = 0;
+  int checked = 0, entities_checked = 0, empty_runs = 0, multi_window_runs = 0;
   for (const Json& c : fx.Find("cases")->as_array()) {
     const std::string text = c.Find("text")->as_string();
     const TokenStrings vocab = ReadVocab(fx.Find("models")->Find(c.Find("model")->as_string())->as_string());
@@ -194,6 +194,8 @@ TEST(HeadsTokenClassification, MatchesPipelineForAllStrategies) {
       ASSERT_TRUE(got.ok()) << what << got.status().ToString();
       const Json& expected = *run.Find("expected");
       ASSERT_EQ(got->size(), expected.size()) << what;
+      empty_runs += expected.size() == 0;
+      multi_window_runs += windows.size() >= 3;
       const bool grouped = opts.aggregation_strategy != AggregationStrategy::kNone;
       for (size_t i = 0; i < got->size(); ++i) {
         const Entity& e = (*got)[i];
@@ -215,6 +217,8 @@ TEST(HeadsTokenClassification, MatchesPipelineForAllStrategies) {
   }
   EXPECT_GT(checked, 60);
   EXPECT_GT(entities_checked, 1000);
+  EXPECT_GE(empty_runs, 20);        // empty and whitespace-only texts, a model predicting only "O"
+  EXPECT_GE(multi_window_runs, 4);  // stride: simple, first, average, max
 }
 
 
@@ -223,7 +227,7 @@ TEST(HeadsTokenClassification, MatchesPipelineForAllStrategies) {
 
 TEST(HeadsQuestionAnswering, MatchesPipeline) {
   Json fx = ReadJsonFixture("pipelines/question_answering.json");
-  int checked = 0, multi_window = 0, null_answers = 0;
+  int checked = 0, multi_window = 0, null_answers = 0, edge_answers = 0;
   for (const Json& c : fx.Find("cases")->as_array()) {
     const std::string name = c.Find("name")->as_string();
     const std::string question = c.Find("question")->as_string();
@@ -265,12 +269,27 @@ TEST(HeadsQuestionAnswering, MatchesPipeline) {
       EXPECT_EQ(a.end, CodePointToByte(context, static_cast<int>(x.Find("end")->as_int()))) << at;
       EXPECT_SCORE(x.Find("score")->as_double(), a.score, at);
       null_answers += a.answer.empty();
+      // Answers reaching a window's first or last context token (cut by the window edge).
+      for (const QaWindow& w : windows) {
+        int first = -1, last = -1;
+        for (const TokenMeta& t : w.tokens) {
+          if (t.sequence_id != 1) continue;
+          if (first < 0) first = t.start_byte;
+          last = t.end_byte;
+        }
+        if (windows.size() > 1 && !a.answer.empty() &&
+            ((a.start <= first && first < a.end) || (a.start < last && last <= a.end))) {
+          ++edge_answers;
+          break;
+        }
+      }
     }
     ++checked;
   }
   EXPECT_GE(checked, 20);
   EXPECT_GE(multi_window, 8);
   EXPECT_GE(null_answers, 3);
+  EXPECT_GE(edge_answers, 10);
 }
 
 

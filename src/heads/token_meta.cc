@@ -4,67 +4,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tokenizer/unicode_ops.h"
+#include "util/utf8.h"
+
 namespace edgebert {
 
 namespace {
 
 bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// Decodes valid UTF-8 (the texts are validated by the callers' JSON/tokenizer layers; a stray
-// continuation byte is taken as its own code point so this never loops or reads out of bounds).
-uint32_t DecodeAt(std::string_view s, size_t* i) {
-  unsigned char c = static_cast<unsigned char>(s[*i]);
-  int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-  if (*i + len > s.size()) len = 1;
-  uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
-  *i += len;
-  return cp;
-}
-
-void Encode(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-uint32_t LowerCodePoint(uint32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c < 0x80) return c;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
-  if (c >= 0x100 && c <= 0x137) return c | 1;                      // Ā..ķ pairs (even upper)
-  if (c >= 0x139 && c <= 0x148) return (c & 1) ? c + 1 : c;        // Ĺ..ň (odd upper)
-  if (c >= 0x14A && c <= 0x177) return c | 1;                      // Ŋ..ŷ
-  if (c == 0x178) return 0xFF;                                     // Ÿ
-  if (c >= 0x179 && c <= 0x17E) return (c & 1) ? c + 1 : c;        // Ź..ž
-  if (c == 0x386) return 0x3AC;
-  if (c >= 0x388 && c <= 0x38A) return c + 37;
-  if (c == 0x38C) return 0x3CC;
-  if (c == 0x38E || c == 0x38F) return c + 63;
-  if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;      // Greek capitals
-  if (c >= 0x400 && c <= 0x40F) return c + 80;                     // Ѐ..Џ
-  if (c >= 0x410 && c <= 0x42F) return c + 32;                     // А..Я
-  if (c >= 0x460 && c <= 0x481) return c | 1;                      // Cyrillic extended pairs
-  if (c >= 0x48A && c <= 0x4BF) return c | 1;
-  if (c >= 0x531 && c <= 0x556) return c + 48;                     // Armenian
-  if (c == 0x1E9E) return 0xDF;                                    // ẞ -> ß
-  if (c >= 0x1E00 && c <= 0x1E95) return c | 1;                    // Latin Extended Additional
-  if (c >= 0x1EA0 && c <= 0x1EFF) return c | 1;
-  if (c >= 0xFF21 && c <= 0xFF3A) return c + 32;                   // full-width A..Z
-  return c;
-}
 
 }  // namespace
 
@@ -136,12 +83,11 @@ std::string PythonLower(std::string_view utf8) {
   out.reserve(utf8.size());
   size_t i = 0;
   while (i < utf8.size()) {
-    uint32_t cp = DecodeAt(utf8, &i);
-    if (cp == 0x130) {  // İ: Python gives "i" + COMBINING DOT ABOVE
-      out += "i\xCC\x87";
-      continue;
-    }
-    Encode(LowerCodePoint(cp), &out);
+    char32_t cp;
+    i += DecodeUtf8(utf8, i, &cp);
+    char32_t lower[3];
+    const int n = unicode::ToLowercase(cp, lower);
+    for (int k = 0; k < n; ++k) AppendUtf8(lower[k], &out);
   }
   return out;
 }

@@ -41,9 +41,9 @@ int CodePointToByte(std::string_view utf8, int cp);
 int ByteToCodePoint(std::string_view utf8, int byte);
 bool IsUtf8Boundary(std::string_view utf8, int byte);
 
-// Python's str.lower() for the scripts BERT vocabularies cover (Latin incl. Extended-A and
-// Additional, Greek, Cyrillic, Armenian, full-width Latin; U+0130 gives "i\u0307" as in Python).
-// Other code points are returned unchanged.
+// Python's str.lower(): the full per-character lowercase mapping (tokenizer/unicode_ops.h, e.g.
+// U+0130 -> "i\u0307"). Python additionally lowers a word-final capital sigma to "ς"; here every
+// "Σ" becomes "σ". Invalid UTF-8 becomes U+FFFD.
 std::string PythonLower(std::string_view utf8);
 
 // Softmax computed like numpy's (x - max, exp, / sum); double inside, rounded to float.
