@@ -160,12 +160,15 @@ def main():
         stage1.append(index[blk])
     assert len(blocks) < 65536
 
-    ccc_ranges = []  # (first, last, class) runs
-    for c in sorted(cccs):
-        if ccc_ranges and ccc_ranges[-1][1] == c - 1 and ccc_ranges[-1][2] == cccs[c]:
-            ccc_ranges[-1][1] = c
-        else:
-            ccc_ranges.append([c, c, cccs[c]])
+    # Combining classes: the same two-stage layout with one byte per code point (uint8 stage 1).
+    ccc_blocks, ccc_index, ccc_stage1 = [], {}, []
+    for b in range(MAX_CP // BLOCK):
+        blk = tuple(cccs.get(c, 0) for c in range(b * BLOCK, (b + 1) * BLOCK))
+        if blk not in ccc_index:
+            ccc_index[blk] = len(ccc_blocks)
+            ccc_blocks.append(blk)
+        ccc_stage1.append(ccc_index[blk])
+    assert len(ccc_blocks) < 256
 
     pool, decomp_rows = [], []
     for c in sorted(decomps):
@@ -213,9 +216,15 @@ inline uint8_t Flags(char32_t cp) {
                  (cp & ((1u << kBlockShift) - 1))];
 }
 
-struct CccRange { uint32_t first, last; uint8_t ccc; };
-extern const CccRange kCccRanges[];
-extern const size_t kNumCccRanges;
+extern const uint8_t kCccStage1[];
+extern const uint8_t kCccStage2[];
+
+// Canonical combining class (0 for starters).
+inline uint8_t CombiningClassOf(char32_t cp) {
+  if (cp >= 0x110000) return 0;
+  return kCccStage2[(static_cast<size_t>(kCccStage1[cp >> kBlockShift]) << kBlockShift) |
+                    (cp & ((1u << kBlockShift) - 1))];
+}
 
 // (code point, offset into the pool, length) rows sorted by code point.
 struct MappingRow { uint32_t cp; uint32_t offset; uint32_t length; };
@@ -241,9 +250,9 @@ extern const uint32_t kLowercasePool[];
     cc += f"const uint16_t kStage1[{len(stage1)}] = {{\n{arr(stage1)}\n}};\n\n"
     flat = [v for blk in blocks for v in blk]
     cc += f"const uint8_t kStage2[{len(flat)}] = {{\n{arr(flat, 32)}\n}};\n\n"
-    cc += "const CccRange kCccRanges[] = {\n" + "\n".join(
-        f"  {{0x{a:X}, 0x{b:X}, {k}}}," for a, b, k in ccc_ranges) + "\n};\n"
-    cc += f"const size_t kNumCccRanges = {len(ccc_ranges)};\n\n"
+    cc += f"const uint8_t kCccStage1[{len(ccc_stage1)}] = {{\n{arr(ccc_stage1, 32)}\n}};\n\n"
+    ccc_flat = [v for blk in ccc_blocks for v in blk]
+    cc += f"const uint8_t kCccStage2[{len(ccc_flat)}] = {{\n{arr(ccc_flat, 32)}\n}};\n\n"
     cc += "const MappingRow kDecompositionRows[] = {\n" + "\n".join(
         f"  {{0x{c:X}, {o}, {n}}}," for c, o, n in decomp_rows) + "\n};\n"
     cc += f"const size_t kNumDecompositionRows = {len(decomp_rows)};\n"
@@ -254,7 +263,7 @@ extern const uint32_t kLowercasePool[];
     cc += f"const uint32_t kLowercasePool[] = {{\n{arr(hex(x) for x in lower_pool)}\n}};\n\n"
     cc += "}  // namespace edgebert::unicode\n"
     (out / "unicode_tables.cc").write_text(cc, encoding="utf-8")
-    print(f"blocks={len(blocks)} ccc_ranges={len(ccc_ranges)} decomps={len(decomp_rows)} "
+    print(f"blocks={len(blocks)} ccc_blocks={len(ccc_blocks)} decomps={len(decomp_rows)} "
           f"lower={len(lower_rows)}")
 
 

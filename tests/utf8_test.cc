@@ -83,7 +83,8 @@ TEST(Utf8, RandomBytesNeverOverrun) {
 
 TEST(Utf8, OffsetMapCountsUtf16UnitsAndCodePoints) {
   const std::string s = "a\xC3\xA9\xF0\x9F\xA4\x97\xFF" "b";  // a é 🤗 <invalid> b
-  const Utf8OffsetMap m(s);
+  const Utf8OffsetMap m16(s, Utf8OffsetMap::Unit::kUtf16);
+  const Utf8OffsetMap mcp(s, Utf8OffsetMap::Unit::kCodePoint);
   // byte:      0 1 3 7 8 9
   // utf16:     0 1 2 4 5 6
   // codepoint: 0 1 2 3 4 5
@@ -91,10 +92,10 @@ TEST(Utf8, OffsetMapCountsUtf16UnitsAndCodePoints) {
   const uint32_t u16[] = {0, 1, 2, 4, 5, 6};
   const uint32_t cps[] = {0, 1, 2, 3, 4, 5};
   for (int i = 0; i < 6; ++i) {
-    EXPECT_EQ(m.ToUtf16(bytes[i]), u16[i]) << bytes[i];
-    EXPECT_EQ(m.ToCodePoint(bytes[i]), cps[i]) << bytes[i];
+    EXPECT_EQ(m16.Convert(bytes[i]), u16[i]) << bytes[i];
+    EXPECT_EQ(mcp.Convert(bytes[i]), cps[i]) << bytes[i];
   }
-  EXPECT_EQ(m.ToUtf16(100), 6u);  // clamped
+  EXPECT_EQ(m16.Convert(100), 6u);  // clamped
 }
 
 }  // namespace

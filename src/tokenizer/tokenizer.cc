@@ -551,6 +551,38 @@ Result<Encoding> Tokenizer::PostProcess(Encoding a, Encoding* b, const EncodeOpt
     seqs[i]->SetTypeIds(i);
   }
   Encoding result;
+  if (has_post_processor_ && a.overflowing.empty() && (!b || b->overflowing.empty())) {
+    // Common case, no windows: build the result in one pass (same output as the merges below).
+    size_t n = 0;
+    for (const TemplatePiece& p : is_pair ? pair_ : single_) {
+      n += p.is_sequence ? seqs[p.sequence] ? seqs[p.sequence]->size() : 0 : p.ids.size();
+    }
+    result.Reserve(n);
+    for (const TemplatePiece& p : is_pair ? pair_ : single_) {
+      if (p.is_sequence) {
+        const Encoding* e = seqs[p.sequence];
+        if (!e) return InvalidArgument("the post-processor template uses sequence B for a single text");
+        auto append = [](auto* dst, const auto& src) { dst->insert(dst->end(), src.begin(), src.end()); };
+        append(&result.ids, e->ids);
+        result.type_ids.insert(result.type_ids.end(), e->size(), p.type_id);
+        append(&result.attention_mask, e->attention_mask);
+        append(&result.special_tokens_mask, e->special_tokens_mask);
+        append(&result.offsets, e->offsets);
+        append(&result.word_ids, e->word_ids);
+        result.sequence_ids.insert(result.sequence_ids.end(), e->size(), p.sequence);
+      } else if (options.add_special_tokens) {
+        const size_t k = p.ids.size();
+        result.ids.insert(result.ids.end(), p.ids.begin(), p.ids.end());
+        result.type_ids.insert(result.type_ids.end(), k, p.type_id);
+        result.attention_mask.insert(result.attention_mask.end(), k, 1);
+        result.special_tokens_mask.insert(result.special_tokens_mask.end(), k, 1);
+        result.offsets.insert(result.offsets.end(), k, TokenOffsets{});
+        result.word_ids.insert(result.word_ids.end(), k, -1);
+        result.sequence_ids.insert(result.sequence_ids.end(), k, -1);
+      }
+    }
+    return result;
+  }
   if (!has_post_processor_) {
     if (!is_pair) return a;
     result.MergeWith(a);
@@ -646,15 +678,14 @@ Result<std::vector<Encoding>> Tokenizer::EncodeBatch(const std::vector<std::stri
 
 void ConvertOffsets(std::string_view first, std::string_view second, OffsetUnit unit, Encoding* enc) {
   if (unit == OffsetUnit::kByte) return;
-  const Utf8OffsetMap maps[2] = {Utf8OffsetMap(first), Utf8OffsetMap(second)};
+  const Utf8OffsetMap::Unit u = unit == OffsetUnit::kUtf16 ? Utf8OffsetMap::Unit::kUtf16 : Utf8OffsetMap::Unit::kCodePoint;
+  const Utf8OffsetMap maps[2] = {Utf8OffsetMap(first, u), Utf8OffsetMap(second, u)};
   auto convert = [&](Encoding* e, auto&& self) -> void {
     for (size_t i = 0; i < e->size(); ++i) {
       const int32_t seq = e->sequence_ids[i];
       if (seq < 0 || seq > 1) continue;
-      const Utf8OffsetMap& m = maps[seq];
       TokenOffsets& o = e->offsets[i];
-      o = unit == OffsetUnit::kUtf16 ? TokenOffsets{m.ToUtf16(o.start), m.ToUtf16(o.end)}
-                                     : TokenOffsets{m.ToCodePoint(o.start), m.ToCodePoint(o.end)};
+      o = TokenOffsets{maps[seq].Convert(o.start), maps[seq].Convert(o.end)};
     }
     for (Encoding& o : e->overflowing) self(&o, self);
   };

@@ -19,15 +19,7 @@ constexpr char32_t kTCount = 28, kNCount = 21 * 28, kSCount = 19 * 21 * 28;
 
 }  // namespace
 
-uint8_t CombiningClass(char32_t cp) {
-  if (!(Flags(cp) & kNonStarter)) return 0;
-  const CccRange* end = kCccRanges + kNumCccRanges;
-  const CccRange* it = std::upper_bound(kCccRanges, end, cp,
-                                        [](char32_t c, const CccRange& r) { return c < r.first; });
-  if (it == kCccRanges) return 0;
-  --it;
-  return cp <= it->last ? it->ccc : 0;
-}
+uint8_t CombiningClass(char32_t cp) { return CombiningClassOf(cp); }
 
 int DecomposeCanonical(char32_t cp, char32_t out[4]) {
   if (!(Flags(cp) & kDecomposes)) {

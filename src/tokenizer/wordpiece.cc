@@ -16,6 +16,11 @@ inline uint32_t HashBytes(const char* p, size_t n) {
   return h;
 }
 
+// Multiplicative hashing (Knuth): the high bits of key * 2654435769 are well mixed.
+inline size_t Slot(uint32_t key, size_t mask) {
+  return static_cast<size_t>((key * 2654435769u) >> 8) & mask;
+}
+
 }  // namespace
 
 Result<Vocab> Vocab::Build(const std::vector<std::string>& tokens_by_id, std::string_view what) {
@@ -109,9 +114,9 @@ void TokenTrie::Insert(std::string_view token, int32_t id) {
       if ((used_ + 1) * 2 > keys_.size()) Grow();
       next = static_cast<int32_t>(terminal_.size());
       terminal_.push_back(-1);
-      const uint64_t key = ((static_cast<uint64_t>(node) << 8) | b) + 1;
+      const uint32_t key = ((node << 8) | b) + 1;
       const size_t mask = keys_.size() - 1;
-      size_t i = (key * 0x9E3779B97F4A7C15ull) >> 40 & mask;
+      size_t i = Slot(key, mask);
       while (keys_[i] != 0) i = (i + 1) & mask;
       keys_[i] = key;
       children_[i] = static_cast<uint32_t>(next);
@@ -124,14 +129,14 @@ void TokenTrie::Insert(std::string_view token, int32_t id) {
 }
 
 void TokenTrie::Grow() {
-  std::vector<uint64_t> old_keys = std::move(keys_);
+  std::vector<uint32_t> old_keys = std::move(keys_);
   std::vector<uint32_t> old_children = std::move(children_);
   const size_t cap = old_keys.empty() ? 1024 : old_keys.size() * 2;
   keys_.assign(cap, 0);
   children_.assign(cap, 0);
   for (size_t j = 0; j < old_keys.size(); ++j) {
     if (old_keys[j] == 0) continue;
-    size_t i = (old_keys[j] * 0x9E3779B97F4A7C15ull) >> 40 & (cap - 1);
+    size_t i = Slot(old_keys[j], cap - 1);
     while (keys_[i] != 0) i = (i + 1) & (cap - 1);
     keys_[i] = old_keys[j];
     children_[i] = old_children[j];
@@ -140,9 +145,9 @@ void TokenTrie::Grow() {
 
 inline int32_t TokenTrie::Child(uint32_t node, unsigned char byte) const {
   if (keys_.empty()) return -1;
-  const uint64_t key = ((static_cast<uint64_t>(node) << 8) | byte) + 1;
+  const uint32_t key = ((node << 8) | byte) + 1;
   const size_t mask = keys_.size() - 1;
-  for (size_t i = (key * 0x9E3779B97F4A7C15ull) >> 40 & mask;; i = (i + 1) & mask) {
+  for (size_t i = Slot(key, mask);; i = (i + 1) & mask) {
     if (keys_[i] == key) return static_cast<int32_t>(children_[i]);
     if (keys_[i] == 0) return -1;
   }
@@ -170,6 +175,13 @@ Result<WordPiece> WordPiece::Create(Vocab vocab, WordPieceOptions options) {
     return NotFound("WordPiece: unk_token '" + options.unk_token + "' is not in the vocabulary");
   }
   const std::string& prefix = options.continuing_subword_prefix;
+  size_t total_bytes = 0;
+  for (size_t id = 0; id < vocab.size(); ++id) total_bytes += vocab.Token(static_cast<int32_t>(id)).size();
+  if (total_bytes > TokenTrie::kMaxNodes / 2) {
+    return InvalidArgument("WordPiece: the vocabulary holds " + std::to_string(total_bytes) +
+                           " bytes of tokens; at most " + std::to_string(TokenTrie::kMaxNodes / 2) +
+                           " are supported");
+  }
   for (size_t id = 0; id < vocab.size(); ++id) {
     const std::string_view t = vocab.Token(static_cast<int32_t>(id));
     if (t.empty()) continue;

@@ -55,9 +55,10 @@ struct WordPieceOptions {
 
 // Byte trie over vocabulary entries: the longest entry that is a prefix of some text, in one walk
 // (no hashing of every candidate length). Transitions live in one open-addressing table keyed
-// by (node, byte).
+// by (node, byte) in 32 bits (cheap in wasm32), so at most kMaxNodes nodes.
 class TokenTrie {
  public:
+  static constexpr size_t kMaxNodes = (1u << 24) - 1;
   void Insert(std::string_view token, int32_t id);
   // Longest entry that is a prefix of text: sets *len (bytes) and returns its id, or -1.
   int32_t LongestPrefix(const char* text, size_t n, size_t* len) const;
@@ -66,7 +67,7 @@ class TokenTrie {
   int32_t Child(uint32_t node, unsigned char byte) const;
   void Grow();
   std::vector<int32_t> terminal_ = {-1};  // (nodes): token id ending at the node, or -1
-  std::vector<uint64_t> keys_;            // (capacity): node << 8 | byte, plus 1; 0 = empty
+  std::vector<uint32_t> keys_;            // (capacity): node << 8 | byte, plus 1; 0 = empty
   std::vector<uint32_t> children_;        // (capacity)
   size_t used_ = 0;
 };

@@ -29,9 +29,15 @@ inline uint8_t Flags(char32_t cp) {
                  (cp & ((1u << kBlockShift) - 1))];
 }
 
-struct CccRange { uint32_t first, last; uint8_t ccc; };
-extern const CccRange kCccRanges[];
-extern const size_t kNumCccRanges;
+extern const uint8_t kCccStage1[];
+extern const uint8_t kCccStage2[];
+
+// Canonical combining class (0 for starters).
+inline uint8_t CombiningClassOf(char32_t cp) {
+  if (cp >= 0x110000) return 0;
+  return kCccStage2[(static_cast<size_t>(kCccStage1[cp >> kBlockShift]) << kBlockShift) |
+                    (cp & ((1u << kBlockShift) - 1))];
+}
 
 // (code point, offset into the pool, length) rows sorted by code point.
 struct MappingRow { uint32_t cp; uint32_t offset; uint32_t length; };

@@ -81,31 +81,22 @@ void AppendUtf8(char32_t cp, std::string* out) {
   out->append(buf, static_cast<size_t>(EncodeUtf8(cp, buf)));
 }
 
-Utf8OffsetMap::Utf8OffsetMap(std::string_view text)
-    : utf16_(text.size() + 1), code_points_(text.size() + 1) {
-  uint32_t u16 = 0, cps = 0;
+Utf8OffsetMap::Utf8OffsetMap(std::string_view text, Unit unit) : units_(text.size() + 1) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  uint32_t units = 0;
   size_t pos = 0;
   while (pos < text.size()) {
+    if (s[pos] < 0x80) {  // ASCII: one unit per byte in both units
+      units_[pos++] = units++;
+      continue;
+    }
     char32_t cp;
     const size_t len = DecodeUtf8(text, pos, &cp);
-    for (size_t k = 0; k < len; ++k) {
-      utf16_[pos + k] = u16;
-      code_points_[pos + k] = cps;
-    }
-    u16 += cp >= 0x10000 ? 2 : 1;
-    cps += 1;
+    for (size_t k = 0; k < len; ++k) units_[pos + k] = units;
+    units += (unit == Unit::kUtf16 && cp >= 0x10000) ? 2 : 1;
     pos += len;
   }
-  utf16_[text.size()] = u16;
-  code_points_[text.size()] = cps;
-}
-
-uint32_t Utf8OffsetMap::ToUtf16(size_t byte_offset) const {
-  return utf16_[byte_offset < utf16_.size() ? byte_offset : utf16_.size() - 1];
-}
-
-uint32_t Utf8OffsetMap::ToCodePoint(size_t byte_offset) const {
-  return code_points_[byte_offset < code_points_.size() ? byte_offset : code_points_.size() - 1];
+  units_[text.size()] = units;
 }
 
 }  // namespace edgebert

@@ -31,14 +31,14 @@ void AppendUtf8(char32_t cp, std::string* out);
 // Offsets beyond text.size() are clamped to the end.
 class Utf8OffsetMap {
  public:
-  explicit Utf8OffsetMap(std::string_view text);
-  uint32_t ToUtf16(size_t byte_offset) const;
-  uint32_t ToCodePoint(size_t byte_offset) const;
+  enum class Unit { kUtf16, kCodePoint };
+  Utf8OffsetMap(std::string_view text, Unit unit);
+  uint32_t Convert(size_t byte_offset) const {
+    return units_[byte_offset < units_.size() ? byte_offset : units_.size() - 1];
+  }
 
  private:
-  // Per byte position 0..size: units before the character that contains (or starts at) it.
-  std::vector<uint32_t> utf16_;
-  std::vector<uint32_t> code_points_;
+  std::vector<uint32_t> units_;  // (text.size() + 1): units before the character holding byte i
 };
 
 }  // namespace edgebert
