@@ -18,7 +18,8 @@ EMSCRIPTEN_KEEPALIVE const char* eb_version() { return edgebert::Version(); }
 // The message of the last failed call ("" when the last call succeeded).
 EMSCRIPTEN_KEEPALIVE const char* eb_last_error() { return g_last_error.c_str(); }
 
-EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) { return std::malloc(n); }
+// 64-byte aligned: packed models are read in place and their tensors are 64-byte aligned.
+EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) { return std::aligned_alloc(64, (n + 63) / 64 * 64); }
 EMSCRIPTEN_KEEPALIVE void eb_free(void* p) { std::free(p); }
 
 }  // extern "C"

@@ -1,0 +1,669 @@
+// engine.cc: requests in JSON -> tokenizer -> encoder -> task head -> results in JSON.
+#include "pipeline/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <optional>
+
+#include "heads/fill_mask.h"
+#include "heads/question_answering.h"
+#include "heads/sentence_embedding.h"
+#include "heads/text_classification.h"
+#include "heads/token_classification.h"
+#include "heads/token_meta.h"
+#include "model/packed.h"
+
+namespace edgebert {
+namespace {
+
+// ---- small JSON helpers --------------------------------------------------------------------------
+
+Json Str(std::string s) { return Json::String(std::move(s)); }
+Json Num(double d) { return Json::Number(d); }
+
+template <typename T>
+Json IntArray(const std::vector<T>& v) {
+  Json::Array a;
+  a.reserve(v.size());
+  for (T x : v) a.push_back(Json::Number(static_cast<double>(x)));
+  return Json::MakeArray(std::move(a));
+}
+
+Json FloatArray(const float* p, size_t n) {
+  Json::Array a;
+  a.reserve(n);
+  for (size_t i = 0; i < n; ++i) a.push_back(Json::Number(p[i]));
+  return Json::MakeArray(std::move(a));
+}
+
+// Reads an optional integer option; `lo` is the smallest value allowed.
+Status OptInt(const Json& req, const char* key, int lo, int* out) {
+  const Json* v = req.Find(key);
+  if (!v || v->is_null()) return Status::Ok();
+  if (!v->is_number() || v->as_int(INT64_MIN) == INT64_MIN) {
+    return InvalidArgument(std::string("option '") + key + "' must be an integer");
+  }
+  int64_t x = v->as_int();
+  if (x < lo || x > (1 << 30)) {
+    return InvalidArgument(std::string("option '") + key + "' is " + std::to_string(x) + "; it must be at least " +
+                           std::to_string(lo));
+  }
+  *out = static_cast<int>(x);
+  return Status::Ok();
+}
+
+Status OptBool(const Json& req, const char* key, bool* out) {
+  const Json* v = req.Find(key);
+  if (!v || v->is_null()) return Status::Ok();
+  if (!v->is_bool()) return InvalidArgument(std::string("option '") + key + "' must be true or false");
+  *out = v->as_bool();
+  return Status::Ok();
+}
+
+Status OptString(const Json& req, const char* key, std::string* out) {
+  const Json* v = req.Find(key);
+  if (!v || v->is_null()) return Status::Ok();
+  if (!v->is_string()) return InvalidArgument(std::string("option '") + key + "' must be a string");
+  *out = v->as_string();
+  return Status::Ok();
+}
+
+Result<OffsetUnit> ParseOffsetUnit(const Json& req) {
+  std::string unit = "utf16";
+  EB_RETURN_IF_ERROR(OptString(req, "offset_unit", &unit));
+  if (unit == "utf16") return OffsetUnit::kUtf16;
+  if (unit == "byte") return OffsetUnit::kByte;
+  if (unit == "codepoint") return OffsetUnit::kCodePoint;
+  return InvalidArgument("option 'offset_unit' is '" + unit + "'; it must be one of utf16, byte, codepoint");
+}
+
+// One text or a text pair from the request's "inputs".
+struct TextInput {
+  std::string text;
+  std::optional<std::string> text_pair;
+};
+
+// "inputs": "text" | {"text", "text_pair"} | [ either ... ]. `batched` tells whether the caller
+// sent an array (results are then an array too).
+Result<std::vector<TextInput>> ParseInputs(const Json& req, bool allow_pairs, bool* batched) {
+  const Json* in = req.Find("inputs");
+  if (!in) return InvalidArgument("the request has no 'inputs'");
+  auto one = [&](const Json& v, size_t i) -> Result<TextInput> {
+    std::string where = *batched ? "inputs[" + std::to_string(i) + "]" : "inputs";
+    if (v.is_string()) return TextInput{v.as_string(), std::nullopt};
+    if (v.is_object()) {
+      const Json* t = v.Find("text");
+      if (!t || !t->is_string()) return InvalidArgument(where + " must have a string 'text'");
+      TextInput ti{t->as_string(), std::nullopt};
+      if (const Json* p = v.Find("text_pair"); p && !p->is_null()) {
+        if (!allow_pairs) return InvalidArgument(where + ": this task takes single texts, not text pairs");
+        if (!p->is_string()) return InvalidArgument(where + ".text_pair must be a string");
+        ti.text_pair = p->as_string();
+      }
+      return ti;
+    }
+    return InvalidArgument(where + " must be a string" + (allow_pairs ? " or {text, text_pair}" : ""));
+  };
+  std::vector<TextInput> out;
+  *batched = in->is_array();
+  if (*batched) {
+    for (size_t i = 0; i < in->size(); ++i) {
+      EB_ASSIGN_OR_RETURN(TextInput ti, one((*in)[i], i));
+      out.push_back(std::move(ti));
+    }
+  } else {
+    EB_ASSIGN_OR_RETURN(TextInput ti, one(*in, 0));
+    out.push_back(std::move(ti));
+  }
+  return out;
+}
+
+// Maps byte offsets of one UTF-8 text to another unit with a table built once per text.
+class OffsetMap {
+ public:
+  OffsetMap(std::string_view text, OffsetUnit unit) : unit_(unit) {
+    if (unit == OffsetUnit::kByte) return;
+    table_.assign(text.size() + 1, 0);
+    int pos = 0;
+    size_t i = 0;
+    while (i < text.size()) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      len = std::min(len, text.size() - i);
+      for (size_t j = 0; j < len; ++j) table_[i + j] = pos;
+      pos += (unit == OffsetUnit::kUtf16 && len == 4) ? 2 : 1;
+      i += len;
+    }
+    table_[text.size()] = pos;
+  }
+  int operator()(int byte) const {
+    if (unit_ == OffsetUnit::kByte || table_.empty()) return byte;
+    return table_[static_cast<size_t>(std::clamp<int>(byte, 0, static_cast<int>(table_.size()) - 1))];
+  }
+
+ private:
+  OffsetUnit unit_;
+  std::vector<int> table_;
+};
+
+std::vector<TokenMeta> ToTokenMeta(const Encoding& enc) {
+  std::vector<TokenMeta> out(enc.size());
+  for (size_t i = 0; i < enc.size(); ++i) {
+    TokenMeta& t = out[i];
+    t.id = enc.ids[i];
+    t.start_byte = static_cast<int>(enc.offsets[i].start);
+    t.end_byte = static_cast<int>(enc.offsets[i].end);
+    t.word_id = enc.word_ids[i];
+    t.sequence_id = enc.sequence_ids[i];
+    t.special = enc.special_tokens_mask[i] != 0;
+  }
+  return out;
+}
+
+// The main encoding followed by its overflowing windows, flattened in HF's order.
+void CollectWindows(const Encoding& enc, std::vector<const Encoding*>* out) {
+  out->push_back(&enc);
+  for (const Encoding& o : enc.overflowing) CollectWindows(o, out);
+}
+
+bool HeadServes(HeadKind head, std::string_view task) {
+  if (task == "tokenize" || task == "feature-extraction") return true;
+  switch (head) {
+    case HeadKind::kSequenceClassification: return task == "text-classification";
+    case HeadKind::kTokenClassification: return task == "token-classification";
+    case HeadKind::kQuestionAnswering: return task == "question-answering";
+    case HeadKind::kMaskedLM: return task == "fill-mask";
+    case HeadKind::kNone: return false;
+  }
+  return false;
+}
+
+const char* kTasks[] = {"tokenize", "text-classification", "token-classification", "question-answering",
+                        "feature-extraction", "fill-mask"};
+
+std::vector<std::string> Labels(const ModelConfig& config, int num_labels) {
+  std::vector<std::string> labels = config.labels;
+  // transformers names missing labels LABEL_i.
+  for (int i = static_cast<int>(labels.size()); i < num_labels; ++i) labels.push_back("LABEL_" + std::to_string(i));
+  labels.resize(static_cast<size_t>(std::max(num_labels, 0)));
+  return labels;
+}
+
+}  // namespace
+
+// ---- construction --------------------------------------------------------------------------------
+
+namespace {
+
+// The tokenizer from whichever files the checkpoint has: tokenizer.json first (what
+// transformers' fast tokenizer reads), else vocab.txt with its optional configs.
+Result<Tokenizer> MakeTokenizer(const std::function<const std::string_view*(std::string_view)>& find) {
+  if (const std::string_view* tok_json = find("tokenizer.json")) return Tokenizer::FromTokenizerJson(*tok_json);
+  if (const std::string_view* vocab_txt = find("vocab.txt")) {
+    const std::string_view* cfg = find("tokenizer_config.json");
+    const std::string_view* map = find("special_tokens_map.json");
+    return Tokenizer::FromVocabFiles(*vocab_txt, cfg ? *cfg : std::string_view(), map ? *map : std::string_view());
+  }
+  return NotFound("the model carries no tokenizer: it needs tokenizer.json or vocab.txt");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::FromPacked(const uint8_t* data, size_t size, const EngineOptions& options) {
+  EB_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadPackedModel(data, size));
+  const Model* m = model.get();
+  EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer([m](std::string_view name) { return m->FindFile(name); }));
+  return Finish(std::move(model), std::move(tokenizer), options);
+}
+
+Result<std::unique_ptr<Engine>> Engine::FromHfFiles(
+    const std::vector<std::pair<std::string, std::string_view>>& files, const EngineOptions& options) {
+  auto find = [&](std::string_view name) -> const std::string_view* {
+    for (const auto& f : files) {
+      if (f.first == name) return &f.second;
+    }
+    return nullptr;
+  };
+  const std::string_view* config = find("config.json");
+  const std::string_view* weights = find("model.safetensors");
+  if (!config) return NotFound("config.json is missing from the checkpoint files");
+  if (!weights) return NotFound("model.safetensors is missing from the checkpoint files");
+  HfLoadOptions load;
+  load.int8 = options.prefer_int8;
+  load.fp32 = !options.prefer_int8;
+  EB_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
+                      LoadHfModel(*config, reinterpret_cast<const uint8_t*>(weights->data()), weights->size(), load));
+  EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
+  return Finish(std::move(model), std::move(tokenizer), options);
+}
+
+Result<std::unique_ptr<Engine>> Engine::Finish(std::unique_ptr<Model> model, Tokenizer tokenizer,
+                                               const EngineOptions& options) {
+  std::unique_ptr<Engine> e(new Engine());
+  e->tokenizer_ = std::move(tokenizer);
+  if (static_cast<int64_t>(e->tokenizer_.vocab_size()) > model->config.vocab_size) {
+    return InvalidArgument("the tokenizer has " + std::to_string(e->tokenizer_.vocab_size()) +
+                           " tokens but the model's embedding table has " + std::to_string(model->config.vocab_size) +
+                           " rows: the files do not belong together");
+  }
+  // One string per embedding row: a padded vocabulary's extra rows (scored by the MLM head, as in
+  // transformers) have no token and decode to "".
+  e->vocab_.resize(static_cast<size_t>(model->config.vocab_size));
+  for (size_t i = 0; i < e->tokenizer_.vocab_size(); ++i) {
+    e->vocab_[i] = std::string(e->tokenizer_.IdToToken(static_cast<int32_t>(i)));
+  }
+  if (options.prefer_int8 && model->has_int8) {
+    e->precision_ = Precision::kInt8;
+  } else if (model->has_fp32) {
+    e->precision_ = Precision::kFp32;
+  } else {
+    e->precision_ = Precision::kInt8;
+  }
+  e->model_ = std::move(model);
+  return e;
+}
+
+size_t Engine::MaxTokens() const {
+  size_t n = static_cast<size_t>(model_->config.max_position);
+  if (tokenizer_.model_max_length() > 0) n = std::min(n, tokenizer_.model_max_length());
+  return n;
+}
+
+Json Engine::Info() const {
+  const ModelConfig& c = model_->config;
+  Json::Array tasks;
+  for (const char* t : kTasks) {
+    if (HeadServes(c.head, t)) tasks.push_back(Str(t));
+  }
+  Json::Array labels;
+  for (const std::string& l : Labels(c, model_->num_labels)) labels.push_back(Str(l));
+  return Json::MakeObject({
+      {"model_type", Str(c.family == ModelFamily::kBert ? "bert" : "distilbert")},
+      {"architecture", Str(c.architecture)},
+      {"head", Str(HeadKindName(c.head))},
+      {"tasks", Json::MakeArray(std::move(tasks))},
+      {"labels", Json::MakeArray(std::move(labels))},
+      {"max_position_embeddings", Num(c.max_position)},
+      {"hidden_size", Num(c.hidden)},
+      {"num_layers", Num(c.num_layers)},
+      {"vocab_size", Num(c.vocab_size)},
+      {"precision", Str(precision_ == Precision::kInt8 ? "int8" : "fp32")},
+  });
+}
+
+// ---- running -------------------------------------------------------------------------------------
+
+Status Engine::Forward(const Encoding& enc, EncoderOutput* out) {
+  EncoderInput in;
+  in.batch = 1;
+  in.seq_len = static_cast<int>(enc.size());
+  in.input_ids = enc.ids.data();
+  in.attention_mask = enc.attention_mask.data();
+  in.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
+  return EncoderForward(*model_, in, precision_, &state_, out);
+}
+
+Result<Json> Engine::Run(std::string_view task, const Json& request) {
+  if (!request.is_object()) return InvalidArgument("a request must be a JSON object");
+  bool known = false;
+  for (const char* t : kTasks) known = known || task == t;
+  if (!known) {
+    return InvalidArgument("unknown task '" + std::string(task) +
+                           "'; tasks are tokenize, text-classification, token-classification, "
+                           "question-answering, feature-extraction, fill-mask");
+  }
+  if (!HeadServes(model_->config.head, task)) {
+    return InvalidArgument("this model (" + std::string(HeadKindName(model_->config.head)) + ") cannot run '" +
+                           std::string(task) + "'");
+  }
+  if (task == "tokenize") return RunTokenize(request);
+  if (task == "text-classification") return RunTextClassification(request);
+  if (task == "token-classification") return RunTokenClassification(request);
+  if (task == "question-answering") return RunQuestionAnswering(request);
+  if (task == "feature-extraction") return RunFeatureExtraction(request);
+  return RunFillMask(request);
+}
+
+Result<Json> Engine::RunTokenize(const Json& req) {
+  std::string text, pair;
+  EB_RETURN_IF_ERROR(OptString(req, "text", &text));
+  if (!req.Find("text")) return InvalidArgument("tokenize needs 'text'");
+  bool has_pair = req.Find("text_pair") && !req.Find("text_pair")->is_null();
+  EB_RETURN_IF_ERROR(OptString(req, "text_pair", &pair));
+  EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
+  EncodeOptions opt;
+  EB_RETURN_IF_ERROR(OptBool(req, "add_special_tokens", &opt.add_special_tokens));
+  int max_length = 0, stride = 0;
+  EB_RETURN_IF_ERROR(OptInt(req, "max_length", 1, &max_length));
+  EB_RETURN_IF_ERROR(OptInt(req, "stride", 0, &stride));
+  std::string truncation = max_length > 0 ? "longest_first" : "none";
+  EB_RETURN_IF_ERROR(OptString(req, "truncation", &truncation));
+  if (truncation != "none") {
+    opt.truncation.enabled = true;
+    opt.truncation.max_length = max_length > 0 ? static_cast<size_t>(max_length) : MaxTokens();
+    opt.truncation.stride = static_cast<size_t>(stride);
+    if (truncation == "longest_first") opt.truncation.strategy = TruncationStrategy::kLongestFirst;
+    else if (truncation == "only_first") opt.truncation.strategy = TruncationStrategy::kOnlyFirst;
+    else if (truncation == "only_second") opt.truncation.strategy = TruncationStrategy::kOnlySecond;
+    else return InvalidArgument("option 'truncation' is '" + truncation +
+                                "'; it must be none, longest_first, only_first or only_second");
+  }
+  std::string padding = "none";
+  EB_RETURN_IF_ERROR(OptString(req, "padding", &padding));
+  if (padding == "max_length") {
+    opt.padding.strategy = PaddingStrategy::kMaxLength;
+    opt.padding.max_length = max_length > 0 ? static_cast<size_t>(max_length) : MaxTokens();
+  } else if (padding == "longest") {
+    opt.padding.strategy = PaddingStrategy::kLongest;
+  } else if (padding != "none") {
+    return InvalidArgument("option 'padding' is '" + padding + "'; it must be none, longest or max_length");
+  }
+  Result<Encoding> enc = has_pair ? tokenizer_.EncodePair(text, pair, opt) : tokenizer_.Encode(text, opt);
+  if (!enc.ok()) return enc.status();
+  ConvertOffsets(text, pair, unit, &*enc);
+  std::function<Json(const Encoding&)> to_json = [&](const Encoding& e) -> Json {
+    Json::Array offsets, tokens;
+    for (size_t i = 0; i < e.size(); ++i) {
+      offsets.push_back(Json::MakeArray({Num(e.offsets[i].start), Num(e.offsets[i].end)}));
+      tokens.push_back(Str(std::string(tokenizer_.IdToToken(e.ids[i]))));
+    }
+    Json::Array overflow;
+    for (const Encoding& o : e.overflowing) overflow.push_back(to_json(o));
+    return Json::MakeObject({{"input_ids", IntArray(e.ids)},
+                             {"token_type_ids", IntArray(e.type_ids)},
+                             {"attention_mask", IntArray(e.attention_mask)},
+                             {"special_tokens_mask", IntArray(e.special_tokens_mask)},
+                             {"offsets", Json::MakeArray(std::move(offsets))},
+                             {"word_ids", IntArray(e.word_ids)},
+                             {"sequence_ids", IntArray(e.sequence_ids)},
+                             {"tokens", Json::MakeArray(std::move(tokens))},
+                             {"overflowing", Json::MakeArray(std::move(overflow))}});
+  };
+  return to_json(*enc);
+}
+
+Result<Json> Engine::RunTextClassification(const Json& req) {
+  bool batched = false;
+  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/true, &batched));
+  TextClassifierConfig config;
+  config.id2label = Labels(model_->config, model_->num_labels);
+  config.problem_type = model_->config.problem_type;
+  TextClassificationOptions opt;
+  if (const Json* k = req.Find("top_k"); k && k->is_null()) {
+    opt.top_k = std::nullopt;  // every label
+  } else {
+    int top_k = 1;
+    EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &top_k));
+    opt.top_k = top_k;
+  }
+  std::string fn = "default";
+  EB_RETURN_IF_ERROR(OptString(req, "function_to_apply", &fn));
+  EB_ASSIGN_OR_RETURN(opt.function_to_apply, ParseClassificationFunction(fn));
+
+  // transformers does not truncate here and fails inside the model on long texts; we truncate to
+  // what the model takes (longest_first for pairs), which is what users then do by hand.
+  EncodeOptions enc_opt;
+  enc_opt.truncation.enabled = true;
+  enc_opt.truncation.max_length = MaxTokens();
+  Json::Array results;
+  for (const TextInput& in : inputs) {
+    Result<Encoding> enc = in.text_pair ? tokenizer_.EncodePair(in.text, *in.text_pair, enc_opt)
+                                        : tokenizer_.Encode(in.text, enc_opt);
+    if (!enc.ok()) return enc.status();
+    EncoderOutput out;
+    EB_RETURN_IF_ERROR(Forward(*enc, &out));
+    std::vector<float> logits(out.logits, out.logits + out.logits_cols);
+    EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(logits, config, opt));
+    Json::Array one;
+    for (const LabelScore& s : scores) one.push_back(Json::MakeObject({{"label", Str(s.label)}, {"score", Num(s.score)}}));
+    results.push_back(Json::MakeArray(std::move(one)));
+  }
+  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"batched", Json::Bool(batched)}});
+}
+
+Result<Json> Engine::RunTokenClassification(const Json& req) {
+  bool batched = false;
+  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/false, &batched));
+  EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
+  TokenClassificationOptions opt;
+  std::string strategy = "none";
+  EB_RETURN_IF_ERROR(OptString(req, "aggregation_strategy", &strategy));
+  EB_ASSIGN_OR_RETURN(opt.aggregation_strategy, ParseAggregationStrategy(strategy));
+  if (const Json* ig = req.Find("ignore_labels"); ig && !ig->is_null()) {
+    if (!ig->is_array()) return InvalidArgument("option 'ignore_labels' must be an array of strings");
+    opt.ignore_labels.clear();
+    for (const Json& l : ig->as_array()) {
+      if (!l.is_string()) return InvalidArgument("option 'ignore_labels' must be an array of strings");
+      opt.ignore_labels.push_back(l.as_string());
+    }
+  }
+  opt.unk_token_id = tokenizer_.TokenToId("[UNK]");
+  // Long texts: transformers splits them only when asked (stride); otherwise the model fails on
+  // them. We split whenever the text does not fit, with `stride` tokens of overlap (default 16),
+  // and merge the windows' entities as transformers does; with aggregation "none", where
+  // transformers refuses windows, the text is truncated instead.
+  int stride = -1;
+  EB_RETURN_IF_ERROR(OptInt(req, "stride", 0, &stride));
+  EncodeOptions enc_opt;
+  enc_opt.truncation.enabled = true;
+  enc_opt.truncation.max_length = MaxTokens();
+  if (opt.aggregation_strategy != AggregationStrategy::kNone) {
+    size_t room = MaxTokens() - tokenizer_.NumSpecialTokens(false);
+    enc_opt.truncation.stride = static_cast<size_t>(stride >= 0 ? stride : 16);
+    if (enc_opt.truncation.stride >= room) {
+      return InvalidArgument("option 'stride' (" + std::to_string(enc_opt.truncation.stride) +
+                             ") must be smaller than the tokens a window holds (" + std::to_string(room) + ")");
+    }
+  } else if (stride > 0) {
+    return InvalidArgument("option 'stride' needs an aggregation_strategy other than none (as in transformers)");
+  }
+  std::vector<std::string> labels = Labels(model_->config, model_->num_labels);
+  Json::Array results;
+  for (const TextInput& in : inputs) {
+    EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.Encode(in.text, enc_opt));
+    std::vector<const Encoding*> windows;
+    CollectWindows(enc, &windows);
+    if (opt.aggregation_strategy == AggregationStrategy::kNone) windows.resize(1);
+    std::vector<TokenWindow> tw;
+    for (const Encoding* w : windows) {
+      EncoderOutput out;
+      EB_RETURN_IF_ERROR(Forward(*w, &out));
+      TokenWindow t;
+      t.tokens = ToTokenMeta(*w);
+      t.logits.assign(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
+      tw.push_back(std::move(t));
+    }
+    EB_ASSIGN_OR_RETURN(std::vector<Entity> entities, ClassifyTokens(in.text, tw, labels, vocab_, opt));
+    OffsetMap map(in.text, unit);
+    Json::Array one;
+    for (const Entity& e : entities) {
+      Json::Object o;
+      o.emplace_back(opt.aggregation_strategy == AggregationStrategy::kNone ? "entity" : "entity_group", Str(e.entity));
+      o.emplace_back("score", Num(e.score));
+      if (e.index >= 0) o.emplace_back("index", Num(e.index));
+      o.emplace_back("word", Str(e.word));
+      o.emplace_back("start", Num(map(e.start)));
+      o.emplace_back("end", Num(map(e.end)));
+      o.emplace_back("text", Str(e.source));
+      one.push_back(Json::MakeObject(std::move(o)));
+    }
+    results.push_back(Json::MakeArray(std::move(one)));
+  }
+  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"batched", Json::Bool(batched)}});
+}
+
+Result<Json> Engine::RunQuestionAnswering(const Json& req) {
+  std::string question, context;
+  const Json* q = req.Find("question");
+  const Json* c = req.Find("context");
+  if (!q || !q->is_string()) return InvalidArgument("question-answering needs a string 'question'");
+  if (!c || !c->is_string()) return InvalidArgument("question-answering needs a string 'context'");
+  question = q->as_string();
+  context = c->as_string();
+  EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
+  QuestionAnsweringOptions opt;
+  EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &opt.top_k));
+  EB_RETURN_IF_ERROR(OptInt(req, "max_answer_len", 1, &opt.max_answer_len));
+  EB_RETURN_IF_ERROR(OptBool(req, "handle_impossible_answer", &opt.handle_impossible_answer));
+  EB_RETURN_IF_ERROR(OptBool(req, "align_to_words", &opt.align_to_words));
+  opt.cls_token_id = tokenizer_.TokenToId("[CLS]");
+  // transformers' defaults: max_seq_len = min(model_max_length, 384), doc_stride = min(max_seq_len / 2, 128).
+  int max_seq_len = static_cast<int>(std::min<size_t>(MaxTokens(), 384));
+  EB_RETURN_IF_ERROR(OptInt(req, "max_seq_len", 4, &max_seq_len));
+  if (static_cast<size_t>(max_seq_len) > MaxTokens()) {
+    return InvalidArgument("option 'max_seq_len' is " + std::to_string(max_seq_len) + " but the model takes at most " +
+                           std::to_string(MaxTokens()) + " tokens");
+  }
+  int doc_stride = std::min(max_seq_len / 2, 128);
+  EB_RETURN_IF_ERROR(OptInt(req, "doc_stride", 0, &doc_stride));
+  int max_question_len = 64;  // used by transformers' slow-tokenizer path only; accepted for compatibility
+  EB_RETURN_IF_ERROR(OptInt(req, "max_question_len", 1, &max_question_len));
+
+  EB_ASSIGN_OR_RETURN(Encoding qenc, tokenizer_.Encode(question, EncodeOptions{false, {}, {}}));
+  size_t room = static_cast<size_t>(max_seq_len) - tokenizer_.NumSpecialTokens(true);
+  if (qenc.size() >= room) {
+    return InvalidArgument("the question is " + std::to_string(qenc.size()) + " tokens, which leaves no room for the "
+                           "context in max_seq_len " + std::to_string(max_seq_len) +
+                           ": shorten the question or raise max_seq_len");
+  }
+  if (static_cast<size_t>(doc_stride) >= room - qenc.size()) {
+    return InvalidArgument("option 'doc_stride' (" + std::to_string(doc_stride) +
+                           ") must be smaller than the context tokens a window holds (" +
+                           std::to_string(room - qenc.size()) + ")");
+  }
+  EncodeOptions enc_opt;
+  enc_opt.truncation = {true, static_cast<size_t>(max_seq_len), static_cast<size_t>(doc_stride),
+                        TruncationStrategy::kOnlySecond};
+  EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.EncodePair(question, context, enc_opt));
+  std::vector<const Encoding*> windows;
+  CollectWindows(enc, &windows);
+  std::vector<QaWindow> qw;
+  for (const Encoding* w : windows) {
+    EncoderOutput out;
+    EB_RETURN_IF_ERROR(Forward(*w, &out));
+    QaWindow win;
+    win.tokens = ToTokenMeta(*w);
+    win.start_logits.assign(out.start_logits, out.start_logits + w->size());
+    win.end_logits.assign(out.end_logits, out.end_logits + w->size());
+    qw.push_back(std::move(win));
+  }
+  EB_ASSIGN_OR_RETURN(std::vector<Answer> answers, AnswerQuestion(question, context, qw, opt));
+  OffsetMap map(context, unit);
+  Json::Array results;
+  for (const Answer& a : answers) {
+    results.push_back(Json::MakeObject(
+        {{"score", Num(a.score)}, {"start", Num(map(a.start))}, {"end", Num(map(a.end))}, {"answer", Str(a.answer)}}));
+  }
+  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"windows", Num(static_cast<double>(qw.size()))}});
+}
+
+Result<Json> Engine::RunFeatureExtraction(const Json& req) {
+  bool batched = false;
+  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/true, &batched));
+  std::string pooling = "mean";
+  EB_RETURN_IF_ERROR(OptString(req, "pooling", &pooling));
+  if (pooling != "mean" && pooling != "cls" && pooling != "none") {
+    return InvalidArgument("option 'pooling' is '" + pooling + "'; it must be mean, cls or none");
+  }
+  bool normalize = false;
+  EB_RETURN_IF_ERROR(OptBool(req, "normalize", &normalize));
+  EncodeOptions enc_opt;
+  enc_opt.truncation.enabled = true;
+  enc_opt.truncation.max_length = MaxTokens();
+  const int h = model_->config.hidden;
+  Json::Array results;
+  for (const TextInput& in : inputs) {
+    Result<Encoding> enc = in.text_pair ? tokenizer_.EncodePair(in.text, *in.text_pair, enc_opt)
+                                        : tokenizer_.Encode(in.text, enc_opt);
+    if (!enc.ok()) return enc.status();
+    EncoderOutput out;
+    EB_RETURN_IF_ERROR(Forward(*enc, &out));
+    const int t = out.seq_len;
+    if (pooling == "none") {
+      Json::Array rows;
+      for (int i = 0; i < t; ++i) rows.push_back(FloatArray(out.last_hidden_state + static_cast<size_t>(i) * h, h));
+      results.push_back(Json::MakeArray(std::move(rows)));
+      continue;
+    }
+    std::vector<int> mask(enc->attention_mask.begin(), enc->attention_mask.end());
+    EB_ASSIGN_OR_RETURN(std::vector<float> f,
+                        PoolTokenEmbeddings(out.last_hidden_state, static_cast<size_t>(t), static_cast<size_t>(h), mask,
+                                            pooling == "cls" ? Pooling::kCls : Pooling::kMean, normalize));
+    results.push_back(FloatArray(f.data(), f.size()));
+  }
+  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))},
+                           {"batched", Json::Bool(batched)},
+                           {"dims", Num(h)}});
+}
+
+Result<Json> Engine::RunFillMask(const Json& req) {
+  bool batched = false;
+  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/false, &batched));
+  FillMaskOptions opt;
+  EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &opt.top_k));
+  opt.mask_token_id = tokenizer_.TokenToId("[MASK]");
+  opt.pad_token_id = tokenizer_.pad_id();
+  if (opt.mask_token_id < 0) return InvalidArgument("fill-mask: the tokenizer has no [MASK] token");
+  for (const AddedToken& t : tokenizer_.added_tokens()) {
+    if (t.special) opt.special_ids.push_back(t.id);
+  }
+  if (const Json* targets = req.Find("targets"); targets && !targets->is_null()) {
+    // transformers takes each target's first token (warning when it splits); we take whole
+    // vocabulary entries only and reject the rest, so that a target never changes meaning.
+    std::vector<int64_t> ids;
+    const Json::Array single = {*targets};
+    const Json::Array& list = targets->is_array() ? targets->as_array() : single;
+    for (const Json& t : list) {
+      if (!t.is_string()) return InvalidArgument("option 'targets' must be a string or an array of strings");
+      int32_t id = tokenizer_.TokenToId(t.as_string());
+      if (id < 0) return InvalidArgument("fill-mask target '" + t.as_string() + "' is not a token of the vocabulary");
+      ids.push_back(id);
+    }
+    if (ids.empty()) return InvalidArgument("option 'targets' must not be empty");
+    opt.target_ids = std::move(ids);
+  }
+  EncodeOptions enc_opt;
+  enc_opt.truncation.enabled = true;
+  enc_opt.truncation.max_length = MaxTokens();
+  Json::Array results;
+  for (const TextInput& in : inputs) {
+    EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.Encode(in.text, enc_opt));
+    std::vector<int32_t> positions;
+    for (size_t i = 0; i < enc.size(); ++i) {
+      if (enc.ids[i] == opt.mask_token_id) positions.push_back(static_cast<int32_t>(i));
+    }
+    if (positions.empty()) {
+      return InvalidArgument("fill-mask: no [MASK] token in the input (after truncation to " +
+                             std::to_string(MaxTokens()) + " tokens)");
+    }
+    EncoderInput ein;
+    ein.batch = 1;
+    ein.seq_len = static_cast<int>(enc.size());
+    ein.input_ids = enc.ids.data();
+    ein.attention_mask = enc.attention_mask.data();
+    ein.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
+    ein.mlm_positions = positions.data();
+    ein.num_mlm_positions = static_cast<int>(positions.size());
+    EncoderOutput out;
+    EB_RETURN_IF_ERROR(EncoderForward(*model_, ein, precision_, &state_, &out));
+    std::vector<float> logits(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
+    std::vector<int64_t> ids(enc.ids.begin(), enc.ids.end());
+    EB_ASSIGN_OR_RETURN(auto masks, FillMask(ids, logits, vocab_, opt));
+    Json::Array per_mask;
+    for (const auto& candidates : masks) {
+      Json::Array one;
+      for (const FillMaskCandidate& c : candidates) {
+        one.push_back(Json::MakeObject({{"score", Num(c.score)},
+                                        {"token", Num(static_cast<double>(c.token))},
+                                        {"token_str", Str(c.token_str)},
+                                        {"sequence", Str(c.sequence)}}));
+      }
+      per_mask.push_back(Json::MakeArray(std::move(one)));
+    }
+    results.push_back(Json::MakeArray(std::move(per_mask)));
+  }
+  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"batched", Json::Bool(batched)}});
+}
+
+}  // namespace edgebert

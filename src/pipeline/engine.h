@@ -1,0 +1,82 @@
+// engine.h: one loaded model end to end: text in, Hugging Face pipeline results out.
+//
+// The engine joins the tokenizer (src/tokenizer), the encoder (src/encoder) and the task heads
+// (src/heads) behind one request/response interface in JSON, the contract docs/API.md describes
+// and that wasm/engine_bindings.cc exposes to JavaScript. Offsets in responses are in the unit
+// the request names ("utf16" by default, what JavaScript's String.slice takes; "byte"; "codepoint",
+// what Python's str indexing takes).
+//
+// Example:
+//   EB_ASSIGN_OR_RETURN(auto engine, Engine::FromPacked(bytes, size));
+//   EB_ASSIGN_OR_RETURN(Json out, engine->Run("question-answering",
+//                       *ParseJson(R"({"question":"Where?","context":"In Paris."})")));
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "encoder/encoder.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "util/json.h"
+#include "util/status.h"
+
+namespace edgebert {
+
+struct EngineOptions {
+  // Run the int8 path when the model has int8 weights (packed models always do); false forces
+  // fp32, which needs fp32 weights (a checkpoint loaded directly).
+  bool prefer_int8 = true;
+};
+
+class Engine {
+ public:
+  // A packed model file (docs/FORMAT.md), read in place: `data` must outlive the engine.
+  static Result<std::unique_ptr<Engine>> FromPacked(const uint8_t* data, size_t size,
+                                                    const EngineOptions& options = {});
+  // A Hugging Face checkpoint given as file contents by name: config.json, model.safetensors, and
+  // tokenizer.json or vocab.txt (+ tokenizer_config.json, special_tokens_map.json). The buffers
+  // may be freed after the call.
+  static Result<std::unique_ptr<Engine>> FromHfFiles(
+      const std::vector<std::pair<std::string, std::string_view>>& files, const EngineOptions& options = {});
+
+  // Runs one request. Tasks: tokenize, text-classification, token-classification,
+  // question-answering, feature-extraction, fill-mask. Unknown tasks, tasks the model's head
+  // cannot serve, and malformed requests are InvalidArgument with the reason.
+  Result<Json> Run(std::string_view task, const Json& request);
+
+  // {"model_type", "architecture", "head", "tasks", "labels", "max_position_embeddings",
+  //  "hidden_size", "num_layers", "vocab_size", "precision"}
+  Json Info() const;
+
+  const Model& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+
+ private:
+  Engine() = default;
+  static Result<std::unique_ptr<Engine>> Finish(std::unique_ptr<Model> model, Tokenizer tokenizer,
+                                                const EngineOptions& options);
+
+  // Runs the encoder on one encoding (batch 1, no padding).
+  Status Forward(const Encoding& enc, EncoderOutput* out);
+  size_t MaxTokens() const;  // longest sequence the model takes (position table, tokenizer limit)
+
+  Result<Json> RunTokenize(const Json& req);
+  Result<Json> RunTextClassification(const Json& req);
+  Result<Json> RunTokenClassification(const Json& req);
+  Result<Json> RunQuestionAnswering(const Json& req);
+  Result<Json> RunFeatureExtraction(const Json& req);
+  Result<Json> RunFillMask(const Json& req);
+
+  std::unique_ptr<Model> model_;
+  Tokenizer tokenizer_;
+  std::vector<std::string> vocab_;  // id -> token string, for the heads' "word" and fill-mask
+  Precision precision_ = Precision::kFp32;
+  RunState state_;
+};
+
+}  // namespace edgebert

@@ -1,0 +1,148 @@
+// engine_bindings.cc: the engine's C ABI for JavaScript (docs/API.md, "The C ABI").
+//
+// Every int return is a StatusCode (0 = Ok); on failure eb_last_error() has the message. Models
+// are integer handles. Buffers passed in are allocated by JS with eb_malloc; results handed out
+// are allocated with eb_malloc and freed by JS with eb_free. Nothing here throws (the library is
+// built with -fno-exceptions); a wasm trap inside a call is caught on the JS side.
+#include <emscripten/emscripten.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "edgebert.h"
+#include "model/packed.h"
+#include "pipeline/engine.h"
+#include "util/json.h"
+
+namespace {
+
+using edgebert::Engine;
+using edgebert::Json;
+using edgebert::Status;
+
+std::string g_error;
+
+struct LoadedModel {
+  std::unique_ptr<Engine> engine;
+  void* bytes = nullptr;  // the packed file the engine reads in place (owned; eb_malloc'd by JS)
+};
+std::map<int, LoadedModel> g_models;
+int g_next_handle = 1;
+
+int Fail(const Status& s) {
+  g_error = s.message();
+  return static_cast<int>(s.code());
+}
+
+int Ok() {
+  g_error.clear();
+  return 0;
+}
+
+// Copies `s` into an eb_malloc'd, NUL-terminated buffer.
+char* CopyOut(const std::string& s) {
+  char* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (p) std::memcpy(p, s.c_str(), s.size() + 1);
+  return p;
+}
+
+int ReturnJson(const Json& value, char** out_json) {
+  *out_json = CopyOut(edgebert::DumpJson(value));
+  if (!*out_json) return Fail(edgebert::Internal("out of memory writing the result"));
+  return Ok();
+}
+
+Engine* FindEngine(int handle) {
+  auto it = g_models.find(handle);
+  return it == g_models.end() ? nullptr : it->second.engine.get();
+}
+
+}  // namespace
+
+extern "C" {
+
+// Loads a packed model. On success the engine owns `bytes` (freed by eb_model_free); on failure
+// the caller still owns it.
+EMSCRIPTEN_KEEPALIVE int eb_model_load(uint8_t* bytes, size_t len, int* out_handle) {
+  auto engine = Engine::FromPacked(bytes, len);
+  if (!engine.ok()) return Fail(engine.status());
+  int handle = g_next_handle++;
+  g_models[handle] = LoadedModel{std::move(engine).value(), bytes};
+  *out_handle = handle;
+  return Ok();
+}
+
+// files_json: {"config.json": {"ptr": p, "len": n}, "model.safetensors": {...}, ...}. Produces a
+// packed model (eb_malloc'd) that eb_model_load takes.
+EMSCRIPTEN_KEEPALIVE int eb_convert_hf(const char* files_json, uint8_t** out_bytes, size_t* out_len) {
+  auto files = edgebert::ParseJson(files_json ? files_json : "");
+  if (!files.ok()) return Fail(files.status());
+  if (!files->is_object()) return Fail(edgebert::InvalidArgument("eb_convert_hf: files_json must be an object"));
+  edgebert::ConvertInputs in;
+  for (const auto& [name, ref] : files->as_object()) {
+    const Json* ptr = ref.Find("ptr");
+    const Json* len = ref.Find("len");
+    if (!ptr || !len || ptr->as_int(-1) < 0 || len->as_int(-1) < 0) {
+      return Fail(edgebert::InvalidArgument("eb_convert_hf: file '" + name + "' needs integer ptr and len"));
+    }
+    std::string_view bytes(reinterpret_cast<const char*>(static_cast<uintptr_t>(ptr->as_int())),
+                           static_cast<size_t>(len->as_int()));
+    if (name == "config.json") in.config_json = bytes;
+    else if (name == "model.safetensors") in.safetensors = bytes;
+    else in.files.emplace_back(name, bytes);
+  }
+  auto packed = edgebert::ConvertToPacked(in);
+  if (!packed.ok()) return Fail(packed.status());
+  // The packed file is read in place, so it must be 64-byte aligned in the heap.
+  void* p = std::aligned_alloc(64, (packed->size() + 63) / 64 * 64);
+  if (!p) return Fail(edgebert::Internal("out of memory for the packed model"));
+  std::memcpy(p, packed->data(), packed->size());
+  *out_bytes = static_cast<uint8_t*>(p);
+  *out_len = packed->size();
+  return Ok();
+}
+
+EMSCRIPTEN_KEEPALIVE int eb_model_info(int handle, char** out_json) {
+  Engine* e = FindEngine(handle);
+  if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
+  return ReturnJson(e->Info(), out_json);
+}
+
+EMSCRIPTEN_KEEPALIVE int eb_run(int handle, const char* task, const char* request_json, char** out_json) {
+  Engine* e = FindEngine(handle);
+  if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
+  auto req = edgebert::ParseJson(request_json ? request_json : "");
+  if (!req.ok()) return Fail(req.status());
+  auto result = e->Run(task ? task : "", *req);
+  if (!result.ok()) return Fail(result.status());
+  return ReturnJson(*result, out_json);
+}
+
+EMSCRIPTEN_KEEPALIVE void eb_model_free(int handle) {
+  auto it = g_models.find(handle);
+  if (it == g_models.end()) return;
+  void* bytes = it->second.bytes;
+  g_models.erase(it);  // the engine goes before the bytes it reads
+  std::free(bytes);
+}
+
+EMSCRIPTEN_KEEPALIVE int eb_build_info(char** out_json) {
+#if EDGEBERT_THREADS
+  const int threads = 1;  // reported as the configured maximum once the GEMM takes a thread count
+  const bool threaded = true;
+#else
+  const int threads = 1;
+  const bool threaded = false;
+#endif
+  return ReturnJson(Json::MakeObject({{"version", Json::String(edgebert::Version())},
+                                      {"simd", Json::Bool(true)},
+                                      {"threaded_build", Json::Bool(threaded)},
+                                      {"threads", Json::Number(threads)},
+                                      {"relaxed_simd", Json::Bool(false)}}),
+                    out_json);
+}
+
+}  // extern "C"
