@@ -409,3 +409,39 @@ TEST(TokenizerCodePoints, EveryCodePointThroughThePreTokenizerMatchesHF) {
 
 }  // namespace
 }  // namespace edgebert
+
+namespace edgebert {
+namespace {
+
+// Ill-formed UTF-8: our decoder must replace exactly as Python's "replace" error handler (one
+// U+FFFD per maximal subpart), and the tokens must be HF's on that decoded text, with offsets
+// that index the original bytes (converted to code points they equal HF's).
+TEST(TokenizerInvalidUtf8, MatchesHFOnThePythonReplacementDecoding) {
+  const std::vector<std::string> recs = ReadLines("tokenizer/invalid_utf8.jsonl");
+  ASSERT_GE(recs.size(), 100u);
+  const Tokenizer tok = Load("vocab/uncased/tokenizer.json");
+  for (size_t r = 0; r < recs.size(); ++r) {
+    auto rec = ParseJson(recs[r]);
+    ASSERT_TRUE(rec.ok());
+    const std::string& hex = rec->Find("hex")->as_string();
+    std::string raw;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    std::vector<int32_t> decoded;
+    for (size_t pos = 0; pos < raw.size();) {
+      char32_t cp;
+      pos += DecodeUtf8(raw, pos, &cp);
+      decoded.push_back(static_cast<int32_t>(cp));
+    }
+    ASSERT_EQ(Show(decoded), Show(Ints(rec->Find("decoded")))) << "record " << r << " bytes " << hex;
+    auto enc = tok.Encode(raw);
+    ASSERT_TRUE(enc.ok());
+    EXPECT_EQ(Show(enc->ids), Show(Ints(rec->Find("ids")))) << "record " << r << " bytes " << hex;
+    EXPECT_EQ(Show(enc->word_ids), Show(Ints(rec->Find("w")))) << "record " << r;
+    for (const TokenOffsets& o : enc->offsets) ASSERT_LE(o.end, raw.size());
+    ConvertOffsets(raw, "", OffsetUnit::kCodePoint, &enc.value());
+    EXPECT_EQ(Show(FlatOffsets(*enc)), Show(Ints(rec->Find("cp")))) << "record " << r << " bytes " << hex;
+  }
+}
+
+}  // namespace
+}  // namespace edgebert
