@@ -1,5 +1,6 @@
 // qlinear_test.cc: QLinear (gemmlowp path) against QLinearReference, and PrepareQLinear's errors.
 #include "gemm/qlinear.h"
+#include "gemm/quantize_row.h"
 
 #include <gtest/gtest.h>
 
@@ -101,6 +102,37 @@ TEST(QLinear, OutputTracksFloatLinear) {
     }
   }
   EXPECT_LT(std::sqrt(err2 / ref2), 0.05);
+}
+
+// QLinear's vectorized quantizer must agree with QuantizeRowU8 bit for bit, including exact ties
+// (x * inv = n + 0.5, where std::lround rounds away from zero) and rows of every length mod 16.
+TEST(QLinear, FastQuantizerMatchesQuantizeRowU8) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> g(0.f, 3.f);
+  for (int k : {1, 3, 15, 16, 17, 31, 64, 100, 768}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      std::vector<float> x(k);
+      for (auto& v : x) v = g(rng);
+      if (variant == 1) {
+        // Range [-127.5, 127.5]: scale 1, zero 128 (rounded away from 127.5), and many exact ties.
+        for (int i = 0; i < k; ++i) x[i] = -127.5f + static_cast<float>((i * 37) % 256);
+        x[0] = -127.5f;
+        if (k > 1) x[1] = 127.5f;
+      } else if (variant == 2) {
+        std::fill(x.begin(), x.end(), 0.f);  // zero range: scale 1
+      } else if (variant == 3) {
+        for (auto& v : x) v = std::fabs(v) + 1.f;  // all positive: lo = 0, zero point 0
+      }
+      std::vector<uint8_t> q_ref(k), q_fast(k);
+      float s_ref = 0, s_fast = 0;
+      int32_t z_ref = -1, z_fast = -2;
+      QuantizeRowU8(x.data(), k, q_ref.data(), &s_ref, &z_ref);
+      QuantizeRowU8Fast(x.data(), k, q_fast.data(), &s_fast, &z_fast);
+      EXPECT_EQ(s_fast, s_ref) << "k=" << k << " variant " << variant;
+      EXPECT_EQ(z_fast, z_ref) << "k=" << k << " variant " << variant;
+      EXPECT_EQ(q_fast, q_ref) << "k=" << k << " variant " << variant;
+    }
+  }
 }
 
 TEST(QLinear, PrepareRejectsBadShapes) {

@@ -10,6 +10,8 @@ const args = process.argv.slice(2);
 const modulePath = path.resolve(args[0]);
 const json = args.includes('--json');
 const quick = args.includes('--quick');  // 128x768x768 only
+const onlyIdx = args.indexOf('--variants');  // comma-separated subset of VARIANTS
+const only = onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : null;
 const firstIdx = args.indexOf('--first');
 
 const VARIANTS = {
@@ -41,7 +43,7 @@ Module.onRuntimeInitialized = () => {
   const checksum = Module.cwrap('bench_checksum', 'number', []);
   const name = (f) => Module.UTF8ToString(Module['_' + f]());
   const fns = {};
-  for (const [k, f] of Object.entries(VARIANTS)) fns[k] = Module['_' + f];
+  for (const [k, f] of Object.entries(VARIANTS)) if (!only || only.includes(k)) fns[k] = Module['_' + f];
 
   if (firstIdx >= 0) {
     const variant = args[firstIdx + 1];

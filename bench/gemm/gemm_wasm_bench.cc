@@ -110,8 +110,10 @@ EMSCRIPTEN_KEEPALIVE void bench_qlinear() {
 // Our gemmlowp-compatible kernel (WasmSimd128_Kernel8x4Depth2) under gemmlowp's own driver (both
 // operands packed per call): the like-for-like comparison with the ReferenceKernel row below.
 EMSCRIPTEN_KEEPALIVE void bench_simd128_gemmlowp_driver() {
+#if defined(__wasm_simd128__)
   static const edgebert::WasmSimd128_Kernel8x4Depth2 kernel;
   RunGemmlowpDriver(*g_problem, kernel);
+#endif
 }
 
 // What gemmlowp gives in wasm without us: its public API, whose DefaultKernel there is the scalar
@@ -136,6 +138,7 @@ EMSCRIPTEN_KEEPALIVE const char* bench_reference_kernel_name() {
 // Only the per-call packing of the activations (gemmlowp's PackRhs into our kernel's cell format),
 // to split the prepacked time into packing and the rest.
 EMSCRIPTEN_KEEPALIVE void bench_pack_activations_only() {
+#if defined(__wasm_simd128__)
   Problem& p = *g_problem;
   using Format = edgebert::WasmSimd128_Kernel8x4Depth2::Format;
   gemmlowp::BlockParams bp{};
@@ -149,6 +152,7 @@ EMSCRIPTEN_KEEPALIVE void bench_pack_activations_only() {
   gemmlowp::PackRhs(&packed, gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::ColMajor>(
                                  p.x.data(), p.k, p.m, p.k));
   allocator.Decommit();
+#endif
 }
 
 // Checksum of the last result so the harness can check that all variants agree.

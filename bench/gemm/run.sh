@@ -12,7 +12,7 @@ GEMMLOWP_INCLUDE="${GEMMLOWP_INCLUDE:-/usr/include}"
 mkdir -p "$OUT/include" "$OUT/native" "$OUT/results"
 # Only gemmlowp from the system include dir: Emscripten must not see the host's glibc headers.
 ln -sfn "$GEMMLOWP_INCLUDE/gemmlowp" "$OUT/include/gemmlowp"
-SRCS=("$ROOT/src/gemm/gemm_u8.cc" "$ROOT/src/gemm/qlinear.cc" "$ROOT/src/gemm/qlinear_reference.cc"
+SRCS=("$ROOT/src/gemm/gemm_u8.cc" "$ROOT/src/gemm/quantize_row.cc" "$ROOT/src/gemm/qlinear.cc" "$ROOT/src/gemm/qlinear_reference.cc"
       "$ROOT/src/util/status.cc")
 CXXFLAGS=(-O3 -DNDEBUG -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -I"$ROOT/src" -isystem "$OUT/include")
 
@@ -26,6 +26,14 @@ NODE_PATH=/usr/share/nodejs em++ "${CXXFLAGS[@]}" -msimd128 -fno-exceptions \
   "-sEXPORTED_RUNTIME_METHODS=['cwrap','UTF8ToString']" \
   --pre-js="$ROOT/wasm/node_prejs.js" -o "$OUT/gemm_wasm_bench.js"
 
+# The same harness built without SIMD128 and without autovectorization: gemmlowp's ReferenceKernel as
+# the scalar code it is written as (in the SIMD128 build above, clang autovectorizes it).
+NODE_PATH=/usr/share/nodejs em++ "${CXXFLAGS[@]}" -fno-vectorize -fno-slp-vectorize -fno-exceptions \
+  "$ROOT/bench/gemm/gemm_wasm_bench.cc" "${SRCS[@]}" \
+  -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB \
+  "-sEXPORTED_RUNTIME_METHODS=['cwrap','UTF8ToString']" \
+  --pre-js="$ROOT/wasm/node_prejs.js" -o "$OUT/gemm_wasm_bench_scalar.js"
+
 QUICK=""
 [[ "${1:-}" == "--quick" ]] && QUICK="--quick"
 R="$OUT/results"
@@ -35,6 +43,7 @@ echo "== native per-call timings" >&2
 "$OUT/native/native_calls" $QUICK > "$R/native.jsonl"
 echo "== wasm per-call timings (node $(node --version))" >&2
 node "$H" "$M" --json $QUICK > "$R/wasm.json"
+node "$H" "$OUT/gemm_wasm_bench_scalar.js" --json --variants gemmlowp_reference $QUICK > "$R/wasm_scalar.json"
 echo "== native again (the machine may be shared: the best of both native runs is kept)" >&2
 "$OUT/native/native_calls" $QUICK >> "$R/native.jsonl"
 echo "== V8 tiering: first calls in fresh processes (5 each), default / Liftoff only / TurboFan only" >&2

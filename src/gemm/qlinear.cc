@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gemm/gemm_u8.h"
+#include "gemm/quantize_row.h"
 
 namespace edgebert {
 namespace {
@@ -51,8 +52,10 @@ void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearSc
   scratch->x_zero.resize(m);
   scratch->x_offset.resize(m);
   for (int i = 0; i < m; ++i) {
-    QuantizeRowU8(x + static_cast<size_t>(i) * k, k, scratch->x_q.data() + static_cast<size_t>(i) * k,
-                  &scratch->x_scale[i], &scratch->x_zero[i]);
+    // Bitwise the same as QuantizeRowU8 (what QLinearReference uses), vectorized in wasm.
+    QuantizeRowU8Fast(x + static_cast<size_t>(i) * k, k,
+                      scratch->x_q.data() + static_cast<size_t>(i) * k, &scratch->x_scale[i],
+                      &scratch->x_zero[i]);
     scratch->x_offset[i] = -scratch->x_zero[i];
   }
   if (!scratch->gemm) scratch->gemm = std::make_shared<GemmU8Scratch>();
