@@ -51,9 +51,9 @@ TEST(Engine, InfoDescribesTheModel) {
   ASSERT_TRUE(m.engine);
   Json info = m.engine->Info();
   EXPECT_EQ(info.Find("model_type")->as_string(), "distilbert");
-  EXPECT_EQ(info.Find("precision")->as_string(), "fp32");
+  EXPECT_EQ(info.Find("quantization")->as_string(), "fp32");
   ASSERT_EQ(info.Find("labels")->size(), 3u);
-  EXPECT_EQ((*info.Find("labels"))[2].as_string(), "positive");
+  EXPECT_EQ(info.Find("labels")->Find("2")->as_string(), "positive");
   bool has_cls = false;
   for (const Json& t : info.Find("tasks")->as_array()) has_cls = has_cls || t.as_string() == "text-classification";
   EXPECT_TRUE(has_cls);
@@ -62,41 +62,49 @@ TEST(Engine, InfoDescribesTheModel) {
 TEST(Engine, ClassifiesTextsAndPairsWithProbabilities) {
   auto m = LoadCheckpoint("distilbert_seqcls", false);
   ASSERT_TRUE(m.engine);
-  auto r = m.engine->Run("text-classification",
-                         Req(R"({"inputs": ["a cat", {"text": "a", "text_pair": "b"}, ""], "top_k": null})"));
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  const Json& results = *r->Find("results");
-  ASSERT_EQ(results.size(), 3u);
-  for (const Json& one : results.as_array()) {
-    ASSERT_EQ(one.size(), 3u);  // top_k null: every label
+  for (const char* req : {R"({"text": "a cat", "top_k": null})", R"({"text": "a", "text_pair": "b", "top_k": null})",
+                          R"({"text": "", "top_k": null})"}) {
+    auto r = m.engine->Run("text-classification", Req(req));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->size(), 3u);  // top_k null: every label
     double sum = 0;
-    for (const Json& s : one.as_array()) sum += s.Find("score")->as_double();
+    for (const Json& s : r->as_array()) sum += s.Find("score")->as_double();
     EXPECT_NEAR(sum, 1.0, 1e-5);  // softmax of a single-label model sums to 1 (fp32 rounding)
-    EXPECT_GE(one[0].Find("score")->as_double(), one[1].Find("score")->as_double());
+    EXPECT_GE((*r)[0].Find("score")->as_double(), (*r)[1].Find("score")->as_double());
   }
 }
 
-TEST(Engine, LongTextsAreTruncatedNotAnError) {
+TEST(Engine, LongTextsAreOutOfRangeUnlessTruncated) {
   auto m = LoadCheckpoint("distilbert_seqcls", true);  // max_position_embeddings 24
   ASSERT_TRUE(m.engine);
   std::string text;
   for (int i = 0; i < 500; ++i) text += "paris london berlin ";
-  auto r = m.engine->Run("text-classification", Req("{\"inputs\": \"" + text + "\"}"));
+  auto r = m.engine->Run("text-classification", Req("{\"text\": \"" + text + "\"}"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(r.status().message().find("at most 24"), std::string::npos) << r.status().message();
+  r = m.engine->Run("text-classification", Req("{\"text\": \"" + text + "\", \"truncation\": true}"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ((*r->Find("results"))[0].size(), 1u);
+  EXPECT_EQ(r->size(), 1u);
 }
 
 TEST(Engine, AnswersFromWindowsWithOffsetsInTheRequestedUnit) {
   auto m = LoadCheckpoint("distilbert_qa", false);
   ASSERT_TRUE(m.engine);
   const std::string context = "Der Kölner Dom 😀 steht in Köln, and Paris is in France. Berlin is big.";
+  // The same windows the QA request makes: at least three for this context.
+  auto tok = m.engine->Run("tokenize", Req(std::string(R"({"text": "where?", "text_pair": ")") + context +
+                                           R"(", "truncation": "only_second", "max_length": 20, "stride": 4})"));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  ASSERT_NE(tok->Find("overflowing"), nullptr);
+  EXPECT_GE(tok->Find("overflowing")->size(), 2u);
   for (const char* unit : {"utf16", "byte", "codepoint"}) {
     auto r = m.engine->Run("question-answering",
                            Req(std::string(R"({"question": "where?", "context": ")") + context +
                                R"(", "top_k": 3, "max_seq_len": 20, "doc_stride": 4, "offset_unit": ")" + unit + "\"}"));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_GE(r->Find("windows")->as_int(), 3);
-    for (const Json& a : r->Find("results")->as_array()) {
+    ASSERT_GE(r->size(), 1u);
+    for (const Json& a : r->as_array()) {
       int start = static_cast<int>(a.Find("start")->as_int());
       int end = static_cast<int>(a.Find("end")->as_int());
       ASSERT_LE(start, end);
@@ -116,13 +124,14 @@ TEST(Engine, RejectsBadRequestsWithSpecificMessages) {
     const char* request;
     const char* message_part;
   } cases[] = {
-      {"summarize", R"({"inputs": "x"})", "unknown task"},
+      {"summarize", R"({"text": "x"})", "unknown task"},
       {"question-answering", R"({"question": "q", "context": "c"})", "cannot run"},
-      {"text-classification", R"({})", "no 'inputs'"},
-      {"text-classification", R"({"inputs": 3})", "must be a string"},
-      {"text-classification", R"({"inputs": "x", "top_k": 0})", "'top_k' is 0"},
-      {"text-classification", R"({"inputs": "x", "top_k": "all"})", "must be an integer"},
-      {"text-classification", R"({"inputs": "x", "function_to_apply": "tanh"})", "tanh"},
+      {"text-classification", R"({})", "needs a string 'text'"},
+      {"text-classification", R"({"text": 3})", "needs a string 'text'"},
+      {"text-classification", R"({"text": "x", "top_k": 0})", "'top_k' is 0"},
+      {"text-classification", R"({"text": "x", "top_k": "all"})", "must be an integer"},
+      {"text-classification", R"({"text": "x", "function_to_apply": "tanh"})", "tanh"},
+      {"text-classification", R"({"text": "x", "topK": 2})", "unknown option 'topK'"},
       {"tokenize", R"({"text": "x", "truncation": "middle"})", "truncation"},
       {"tokenize", R"({"text": "x", "offset_unit": "bits"})", "offset_unit"},
   };
@@ -141,7 +150,7 @@ TEST(Engine, TokenizeReportsUtf16OffsetsThatSliceTheJsString) {
   // "😀" is one code point, two UTF-16 units, four bytes.
   auto r = m.engine->Run("tokenize", Req(R"({"text": "😀 paris"})"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  const Json& offsets = *r->Find("offsets");
+  const Json& offsets = *r->Find("offset_mapping");
   const Json& tokens = *r->Find("tokens");
   ASSERT_GE(offsets.size(), 3u);
   // The token after the emoji starts at UTF-16 index 3 ("😀" = 2 units, then a space).

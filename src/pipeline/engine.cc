@@ -78,45 +78,33 @@ Result<OffsetUnit> ParseOffsetUnit(const Json& req) {
   return InvalidArgument("option 'offset_unit' is '" + unit + "'; it must be one of utf16, byte, codepoint");
 }
 
-// One text or a text pair from the request's "inputs".
-struct TextInput {
-  std::string text;
-  std::optional<std::string> text_pair;
-};
-
-// "inputs": "text" | {"text", "text_pair"} | [ either ... ]. `batched` tells whether the caller
-// sent an array (results are then an array too).
-Result<std::vector<TextInput>> ParseInputs(const Json& req, bool allow_pairs, bool* batched) {
-  const Json* in = req.Find("inputs");
-  if (!in) return InvalidArgument("the request has no 'inputs'");
-  auto one = [&](const Json& v, size_t i) -> Result<TextInput> {
-    std::string where = *batched ? "inputs[" + std::to_string(i) + "]" : "inputs";
-    if (v.is_string()) return TextInput{v.as_string(), std::nullopt};
-    if (v.is_object()) {
-      const Json* t = v.Find("text");
-      if (!t || !t->is_string()) return InvalidArgument(where + " must have a string 'text'");
-      TextInput ti{t->as_string(), std::nullopt};
-      if (const Json* p = v.Find("text_pair"); p && !p->is_null()) {
-        if (!allow_pairs) return InvalidArgument(where + ": this task takes single texts, not text pairs");
-        if (!p->is_string()) return InvalidArgument(where + ".text_pair must be a string");
-        ti.text_pair = p->as_string();
-      }
-      return ti;
+// Every key of a request must be known to its task: a misspelt option is an error, not a default.
+Status CheckKeys(const Json& req, std::string_view task, std::initializer_list<const char*> allowed) {
+  for (const auto& kv : req.as_object()) {
+    bool ok = kv.first == "offset_unit";
+    for (const char* a : allowed) ok = ok || kv.first == a;
+    if (!ok) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      return InvalidArgument("unknown option '" + kv.first + "' for " + std::string(task) + " (options: " + list +
+                             ", offset_unit)");
     }
-    return InvalidArgument(where + " must be a string" + (allow_pairs ? " or {text, text_pair}" : ""));
-  };
-  std::vector<TextInput> out;
-  *batched = in->is_array();
-  if (*batched) {
-    for (size_t i = 0; i < in->size(); ++i) {
-      EB_ASSIGN_OR_RETURN(TextInput ti, one((*in)[i], i));
-      out.push_back(std::move(ti));
-    }
-  } else {
-    EB_ASSIGN_OR_RETURN(TextInput ti, one(*in, 0));
-    out.push_back(std::move(ti));
   }
-  return out;
+  return Status::Ok();
+}
+
+Result<std::string> NeedString(const Json& req, const char* key, std::string_view task) {
+  const Json* v = req.Find(key);
+  if (!v || !v->is_string()) return InvalidArgument(std::string(task) + " needs a string '" + key + "'");
+  return v->as_string();
+}
+
+// "text_pair": absent or null = no pair.
+Result<std::optional<std::string>> OptPair(const Json& req) {
+  const Json* v = req.Find("text_pair");
+  if (!v || v->is_null()) return std::optional<std::string>();
+  if (!v->is_string()) return InvalidArgument("option 'text_pair' must be a string");
+  return std::optional<std::string>(v->as_string());
 }
 
 // Maps byte offsets of one UTF-8 text to another unit with a table built once per text.
@@ -276,19 +264,20 @@ Json Engine::Info() const {
   for (const char* t : kTasks) {
     if (HeadServes(c.head, t)) tasks.push_back(Str(t));
   }
-  Json::Array labels;
-  for (const std::string& l : Labels(c, model_->num_labels)) labels.push_back(Str(l));
+  Json::Object labels;  // id2label as config.json writes it
+  std::vector<std::string> names = Labels(c, model_->num_labels);
+  for (size_t i = 0; i < names.size(); ++i) labels.emplace_back(std::to_string(i), Str(names[i]));
   return Json::MakeObject({
       {"model_type", Str(c.family == ModelFamily::kBert ? "bert" : "distilbert")},
       {"architecture", Str(c.architecture)},
       {"head", Str(HeadKindName(c.head))},
       {"tasks", Json::MakeArray(std::move(tasks))},
-      {"labels", Json::MakeArray(std::move(labels))},
+      {"labels", Json::MakeObject(std::move(labels))},
       {"max_position_embeddings", Num(c.max_position)},
       {"hidden_size", Num(c.hidden)},
       {"num_layers", Num(c.num_layers)},
       {"vocab_size", Num(c.vocab_size)},
-      {"precision", Str(precision_ == Precision::kInt8 ? "int8" : "fp32")},
+      {"quantization", Str(precision_ == Precision::kInt8 ? "int8" : "fp32")},
   });
 }
 
@@ -325,20 +314,41 @@ Result<Json> Engine::Run(std::string_view task, const Json& request) {
   return RunFillMask(request);
 }
 
+Result<Encoding> Engine::EncodeChecked(std::string_view text, const std::optional<std::string>& pair,
+                                       bool truncation) const {
+  EncodeOptions opt;
+  if (truncation) {
+    opt.truncation.enabled = true;
+    opt.truncation.max_length = MaxTokens();
+  }
+  Result<Encoding> enc = pair ? tokenizer_.EncodePair(text, *pair, opt) : tokenizer_.Encode(text, opt);
+  if (!enc.ok()) return enc.status();
+  if (enc->size() > MaxTokens()) {
+    return OutOfRange("the input is " + std::to_string(enc->size()) + " tokens but the model takes at most " +
+                      std::to_string(MaxTokens()) + " (max_position_embeddings " +
+                      std::to_string(model_->config.max_position) + "): pass truncation: true or shorten the text");
+  }
+  return enc;
+}
+
 Result<Json> Engine::RunTokenize(const Json& req) {
-  std::string text, pair;
-  EB_RETURN_IF_ERROR(OptString(req, "text", &text));
-  if (!req.Find("text")) return InvalidArgument("tokenize needs 'text'");
-  bool has_pair = req.Find("text_pair") && !req.Find("text_pair")->is_null();
-  EB_RETURN_IF_ERROR(OptString(req, "text_pair", &pair));
+  EB_RETURN_IF_ERROR(CheckKeys(req, "tokenize", {"text", "text_pair", "add_special_tokens", "truncation",
+                                                 "max_length", "stride", "padding"}));
+  EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "tokenize"));
+  EB_ASSIGN_OR_RETURN(std::optional<std::string> pair, OptPair(req));
   EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
   EncodeOptions opt;
   EB_RETURN_IF_ERROR(OptBool(req, "add_special_tokens", &opt.add_special_tokens));
   int max_length = 0, stride = 0;
   EB_RETURN_IF_ERROR(OptInt(req, "max_length", 1, &max_length));
   EB_RETURN_IF_ERROR(OptInt(req, "stride", 0, &stride));
-  std::string truncation = max_length > 0 ? "longest_first" : "none";
-  EB_RETURN_IF_ERROR(OptString(req, "truncation", &truncation));
+  // truncation: false | true (= longest_first) | "longest_first" | "only_first" | "only_second".
+  std::string truncation = "none";
+  if (const Json* t = req.Find("truncation"); t && !t->is_null()) {
+    if (t->is_bool()) truncation = t->as_bool() ? "longest_first" : "none";
+    else if (t->is_string()) truncation = t->as_string();
+    else return InvalidArgument("option 'truncation' must be true, false or a strategy name");
+  }
   if (truncation != "none") {
     opt.truncation.enabled = true;
     opt.truncation.max_length = max_length > 0 ? static_cast<size_t>(max_length) : MaxTokens();
@@ -347,45 +357,59 @@ Result<Json> Engine::RunTokenize(const Json& req) {
     else if (truncation == "only_first") opt.truncation.strategy = TruncationStrategy::kOnlyFirst;
     else if (truncation == "only_second") opt.truncation.strategy = TruncationStrategy::kOnlySecond;
     else return InvalidArgument("option 'truncation' is '" + truncation +
-                                "'; it must be none, longest_first, only_first or only_second");
+                                "'; it must be false, true, longest_first, only_first or only_second");
   }
   std::string padding = "none";
-  EB_RETURN_IF_ERROR(OptString(req, "padding", &padding));
+  if (const Json* p = req.Find("padding"); p && p->is_bool()) {
+    padding = p->as_bool() ? "longest" : "none";
+  } else {
+    EB_RETURN_IF_ERROR(OptString(req, "padding", &padding));
+  }
   if (padding == "max_length") {
     opt.padding.strategy = PaddingStrategy::kMaxLength;
     opt.padding.max_length = max_length > 0 ? static_cast<size_t>(max_length) : MaxTokens();
   } else if (padding == "longest") {
     opt.padding.strategy = PaddingStrategy::kLongest;
   } else if (padding != "none") {
-    return InvalidArgument("option 'padding' is '" + padding + "'; it must be none, longest or max_length");
+    return InvalidArgument("option 'padding' is '" + padding + "'; it must be false, true, longest or max_length");
   }
-  Result<Encoding> enc = has_pair ? tokenizer_.EncodePair(text, pair, opt) : tokenizer_.Encode(text, opt);
+  Result<Encoding> enc = pair ? tokenizer_.EncodePair(text, *pair, opt) : tokenizer_.Encode(text, opt);
   if (!enc.ok()) return enc.status();
-  ConvertOffsets(text, pair, unit, &*enc);
+  ConvertOffsets(text, pair ? *pair : std::string_view(), unit, &*enc);
+  auto nullable = [](const std::vector<int32_t>& v) {
+    Json::Array a;
+    for (int32_t x : v) a.push_back(x < 0 ? Json() : Num(x));
+    return Json::MakeArray(std::move(a));
+  };
   std::function<Json(const Encoding&)> to_json = [&](const Encoding& e) -> Json {
     Json::Array offsets, tokens;
     for (size_t i = 0; i < e.size(); ++i) {
       offsets.push_back(Json::MakeArray({Num(e.offsets[i].start), Num(e.offsets[i].end)}));
       tokens.push_back(Str(std::string(tokenizer_.IdToToken(e.ids[i]))));
     }
-    Json::Array overflow;
-    for (const Encoding& o : e.overflowing) overflow.push_back(to_json(o));
-    return Json::MakeObject({{"input_ids", IntArray(e.ids)},
-                             {"token_type_ids", IntArray(e.type_ids)},
-                             {"attention_mask", IntArray(e.attention_mask)},
-                             {"special_tokens_mask", IntArray(e.special_tokens_mask)},
-                             {"offsets", Json::MakeArray(std::move(offsets))},
-                             {"word_ids", IntArray(e.word_ids)},
-                             {"sequence_ids", IntArray(e.sequence_ids)},
-                             {"tokens", Json::MakeArray(std::move(tokens))},
-                             {"overflowing", Json::MakeArray(std::move(overflow))}});
+    Json::Object o = {{"input_ids", IntArray(e.ids)},
+                      {"token_type_ids", IntArray(e.type_ids)},
+                      {"attention_mask", IntArray(e.attention_mask)},
+                      {"tokens", Json::MakeArray(std::move(tokens))},
+                      {"offset_mapping", Json::MakeArray(std::move(offsets))},
+                      {"word_ids", nullable(e.word_ids)},
+                      {"sequence_ids", nullable(e.sequence_ids)},
+                      {"special_tokens_mask", IntArray(e.special_tokens_mask)}};
+    if (!e.overflowing.empty()) {
+      Json::Array overflow;
+      for (const Encoding& w : e.overflowing) overflow.push_back(to_json(w));
+      o.emplace_back("overflowing", Json::MakeArray(std::move(overflow)));
+    }
+    return Json::MakeObject(std::move(o));
   };
   return to_json(*enc);
 }
 
 Result<Json> Engine::RunTextClassification(const Json& req) {
-  bool batched = false;
-  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/true, &batched));
+  EB_RETURN_IF_ERROR(CheckKeys(req, "text-classification",
+                               {"text", "text_pair", "top_k", "function_to_apply", "truncation"}));
+  EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "text-classification"));
+  EB_ASSIGN_OR_RETURN(std::optional<std::string> pair, OptPair(req));
   TextClassifierConfig config;
   config.id2label = Labels(model_->config, model_->num_labels);
   config.problem_type = model_->config.problem_type;
@@ -400,31 +424,24 @@ Result<Json> Engine::RunTextClassification(const Json& req) {
   std::string fn = "default";
   EB_RETURN_IF_ERROR(OptString(req, "function_to_apply", &fn));
   EB_ASSIGN_OR_RETURN(opt.function_to_apply, ParseClassificationFunction(fn));
-
-  // transformers does not truncate here and fails inside the model on long texts; we truncate to
-  // what the model takes (longest_first for pairs), which is what users then do by hand.
-  EncodeOptions enc_opt;
-  enc_opt.truncation.enabled = true;
-  enc_opt.truncation.max_length = MaxTokens();
-  Json::Array results;
-  for (const TextInput& in : inputs) {
-    Result<Encoding> enc = in.text_pair ? tokenizer_.EncodePair(in.text, *in.text_pair, enc_opt)
-                                        : tokenizer_.Encode(in.text, enc_opt);
-    if (!enc.ok()) return enc.status();
-    EncoderOutput out;
-    EB_RETURN_IF_ERROR(Forward(*enc, &out));
-    std::vector<float> logits(out.logits, out.logits + out.logits_cols);
-    EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(logits, config, opt));
-    Json::Array one;
-    for (const LabelScore& s : scores) one.push_back(Json::MakeObject({{"label", Str(s.label)}, {"score", Num(s.score)}}));
-    results.push_back(Json::MakeArray(std::move(one)));
+  bool truncation = false;
+  EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
+  EB_ASSIGN_OR_RETURN(Encoding enc, EncodeChecked(text, pair, truncation));
+  EncoderOutput out;
+  EB_RETURN_IF_ERROR(Forward(enc, &out));
+  std::vector<float> logits(out.logits, out.logits + out.logits_cols);
+  EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(logits, config, opt));
+  Json::Array result;
+  for (const LabelScore& sc : scores) {
+    result.push_back(Json::MakeObject({{"label", Str(sc.label)}, {"score", Num(sc.score)}}));
   }
-  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"batched", Json::Bool(batched)}});
+  return Json::MakeArray(std::move(result));
 }
 
 Result<Json> Engine::RunTokenClassification(const Json& req) {
-  bool batched = false;
-  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/false, &batched));
+  EB_RETURN_IF_ERROR(CheckKeys(req, "token-classification",
+                               {"text", "aggregation_strategy", "ignore_labels", "stride", "truncation"}));
+  EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "token-classification"));
   EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
   TokenClassificationOptions opt;
   std::string strategy = "none";
@@ -439,68 +456,64 @@ Result<Json> Engine::RunTokenClassification(const Json& req) {
     }
   }
   opt.unk_token_id = tokenizer_.TokenToId("[UNK]");
-  // Long texts: transformers splits them only when asked (stride); otherwise the model fails on
-  // them. We split whenever the text does not fit, with `stride` tokens of overlap (default 16),
-  // and merge the windows' entities as transformers does; with aggregation "none", where
-  // transformers refuses windows, the text is truncated instead.
-  int stride = -1;
+  // Long texts, as transformers: split into overlapping windows when `stride` is given (which needs
+  // an aggregation strategy), otherwise OutOfRange unless truncation is asked for.
+  const Json* stride_json = req.Find("stride");
+  bool windowed = stride_json && !stride_json->is_null();
+  int stride = 0;
   EB_RETURN_IF_ERROR(OptInt(req, "stride", 0, &stride));
-  EncodeOptions enc_opt;
-  enc_opt.truncation.enabled = true;
-  enc_opt.truncation.max_length = MaxTokens();
-  if (opt.aggregation_strategy != AggregationStrategy::kNone) {
+  bool truncation = false;
+  EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
+  Encoding enc;
+  if (windowed) {
+    if (opt.aggregation_strategy == AggregationStrategy::kNone) {
+      return InvalidArgument("option 'stride' needs an aggregation_strategy other than none (as in transformers)");
+    }
     size_t room = MaxTokens() - tokenizer_.NumSpecialTokens(false);
-    enc_opt.truncation.stride = static_cast<size_t>(stride >= 0 ? stride : 16);
-    if (enc_opt.truncation.stride >= room) {
-      return InvalidArgument("option 'stride' (" + std::to_string(enc_opt.truncation.stride) +
+    if (static_cast<size_t>(stride) >= room) {
+      return InvalidArgument("option 'stride' (" + std::to_string(stride) +
                              ") must be smaller than the tokens a window holds (" + std::to_string(room) + ")");
     }
-  } else if (stride > 0) {
-    return InvalidArgument("option 'stride' needs an aggregation_strategy other than none (as in transformers)");
+    EncodeOptions enc_opt;
+    enc_opt.truncation = {true, MaxTokens(), static_cast<size_t>(stride), TruncationStrategy::kLongestFirst};
+    EB_ASSIGN_OR_RETURN(enc, tokenizer_.Encode(text, enc_opt));
+  } else {
+    EB_ASSIGN_OR_RETURN(enc, EncodeChecked(text, std::nullopt, truncation));
+  }
+  std::vector<const Encoding*> windows;
+  CollectWindows(enc, &windows);
+  std::vector<TokenWindow> tw;
+  for (const Encoding* w : windows) {
+    EncoderOutput out;
+    EB_RETURN_IF_ERROR(Forward(*w, &out));
+    TokenWindow t;
+    t.tokens = ToTokenMeta(*w);
+    t.logits.assign(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
+    tw.push_back(std::move(t));
   }
   std::vector<std::string> labels = Labels(model_->config, model_->num_labels);
-  Json::Array results;
-  for (const TextInput& in : inputs) {
-    EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.Encode(in.text, enc_opt));
-    std::vector<const Encoding*> windows;
-    CollectWindows(enc, &windows);
-    if (opt.aggregation_strategy == AggregationStrategy::kNone) windows.resize(1);
-    std::vector<TokenWindow> tw;
-    for (const Encoding* w : windows) {
-      EncoderOutput out;
-      EB_RETURN_IF_ERROR(Forward(*w, &out));
-      TokenWindow t;
-      t.tokens = ToTokenMeta(*w);
-      t.logits.assign(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
-      tw.push_back(std::move(t));
-    }
-    EB_ASSIGN_OR_RETURN(std::vector<Entity> entities, ClassifyTokens(in.text, tw, labels, vocab_, opt));
-    OffsetMap map(in.text, unit);
-    Json::Array one;
-    for (const Entity& e : entities) {
-      Json::Object o;
-      o.emplace_back(opt.aggregation_strategy == AggregationStrategy::kNone ? "entity" : "entity_group", Str(e.entity));
-      o.emplace_back("score", Num(e.score));
-      if (e.index >= 0) o.emplace_back("index", Num(e.index));
-      o.emplace_back("word", Str(e.word));
-      o.emplace_back("start", Num(map(e.start)));
-      o.emplace_back("end", Num(map(e.end)));
-      o.emplace_back("text", Str(e.source));
-      one.push_back(Json::MakeObject(std::move(o)));
-    }
-    results.push_back(Json::MakeArray(std::move(one)));
+  EB_ASSIGN_OR_RETURN(std::vector<Entity> entities, ClassifyTokens(text, tw, labels, vocab_, opt));
+  OffsetMap map(text, unit);
+  Json::Array result;
+  for (const Entity& e : entities) {
+    Json::Object o;
+    o.emplace_back(opt.aggregation_strategy == AggregationStrategy::kNone ? "entity" : "entity_group", Str(e.entity));
+    o.emplace_back("score", Num(e.score));
+    if (e.index >= 0) o.emplace_back("index", Num(e.index));
+    o.emplace_back("word", Str(e.word));
+    o.emplace_back("start", Num(map(e.start)));
+    o.emplace_back("end", Num(map(e.end)));
+    result.push_back(Json::MakeObject(std::move(o)));
   }
-  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"batched", Json::Bool(batched)}});
+  return Json::MakeArray(std::move(result));
 }
 
 Result<Json> Engine::RunQuestionAnswering(const Json& req) {
-  std::string question, context;
-  const Json* q = req.Find("question");
-  const Json* c = req.Find("context");
-  if (!q || !q->is_string()) return InvalidArgument("question-answering needs a string 'question'");
-  if (!c || !c->is_string()) return InvalidArgument("question-answering needs a string 'context'");
-  question = q->as_string();
-  context = c->as_string();
+  EB_RETURN_IF_ERROR(CheckKeys(req, "question-answering",
+                               {"question", "context", "top_k", "doc_stride", "max_answer_len", "max_seq_len",
+                                "max_question_len", "handle_impossible_answer", "align_to_words"}));
+  EB_ASSIGN_OR_RETURN(std::string question, NeedString(req, "question", "question-answering"));
+  EB_ASSIGN_OR_RETURN(std::string context, NeedString(req, "context", "question-answering"));
   EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
   QuestionAnsweringOptions opt;
   EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &opt.top_k));
@@ -521,7 +534,7 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
   EB_RETURN_IF_ERROR(OptInt(req, "max_question_len", 1, &max_question_len));
 
   EB_ASSIGN_OR_RETURN(Encoding qenc, tokenizer_.Encode(question, EncodeOptions{false, {}, {}}));
-  size_t room = static_cast<size_t>(max_seq_len) - tokenizer_.NumSpecialTokens(true);
+  size_t room = static_cast<size_t>(max_seq_len) - std::min<size_t>(max_seq_len, tokenizer_.NumSpecialTokens(true));
   if (qenc.size() >= room) {
     return InvalidArgument("the question is " + std::to_string(qenc.size()) + " tokens, which leaves no room for the "
                            "context in max_seq_len " + std::to_string(max_seq_len) +
@@ -550,58 +563,59 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
   }
   EB_ASSIGN_OR_RETURN(std::vector<Answer> answers, AnswerQuestion(question, context, qw, opt));
   OffsetMap map(context, unit);
-  Json::Array results;
+  Json::Array result;
   for (const Answer& a : answers) {
-    results.push_back(Json::MakeObject(
+    result.push_back(Json::MakeObject(
         {{"score", Num(a.score)}, {"start", Num(map(a.start))}, {"end", Num(map(a.end))}, {"answer", Str(a.answer)}}));
   }
-  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"windows", Num(static_cast<double>(qw.size()))}});
+  return Json::MakeArray(std::move(result));
 }
 
 Result<Json> Engine::RunFeatureExtraction(const Json& req) {
-  bool batched = false;
-  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/true, &batched));
-  std::string pooling = "mean";
+  EB_RETURN_IF_ERROR(CheckKeys(req, "feature-extraction", {"text", "text_pair", "pooling", "normalize", "truncation"}));
+  EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "feature-extraction"));
+  EB_ASSIGN_OR_RETURN(std::optional<std::string> pair, OptPair(req));
+  std::string pooling = "none";
   EB_RETURN_IF_ERROR(OptString(req, "pooling", &pooling));
   if (pooling != "mean" && pooling != "cls" && pooling != "none") {
-    return InvalidArgument("option 'pooling' is '" + pooling + "'; it must be mean, cls or none");
+    return InvalidArgument("option 'pooling' is '" + pooling + "'; it must be none, mean or cls");
   }
-  bool normalize = false;
+  bool normalize = false, truncation = false;
   EB_RETURN_IF_ERROR(OptBool(req, "normalize", &normalize));
-  EncodeOptions enc_opt;
-  enc_opt.truncation.enabled = true;
-  enc_opt.truncation.max_length = MaxTokens();
-  const int h = model_->config.hidden;
-  Json::Array results;
-  for (const TextInput& in : inputs) {
-    Result<Encoding> enc = in.text_pair ? tokenizer_.EncodePair(in.text, *in.text_pair, enc_opt)
-                                        : tokenizer_.Encode(in.text, enc_opt);
-    if (!enc.ok()) return enc.status();
-    EncoderOutput out;
-    EB_RETURN_IF_ERROR(Forward(*enc, &out));
-    const int t = out.seq_len;
-    if (pooling == "none") {
-      Json::Array rows;
-      for (int i = 0; i < t; ++i) rows.push_back(FloatArray(out.last_hidden_state + static_cast<size_t>(i) * h, h));
-      results.push_back(Json::MakeArray(std::move(rows)));
-      continue;
+  EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
+  EB_ASSIGN_OR_RETURN(Encoding enc, EncodeChecked(text, pair, truncation));
+  EncoderOutput out;
+  EB_RETURN_IF_ERROR(Forward(enc, &out));
+  const size_t h = static_cast<size_t>(model_->config.hidden);
+  const size_t t = static_cast<size_t>(out.seq_len);
+  if (pooling == "none") {
+    std::vector<float> data(out.last_hidden_state, out.last_hidden_state + t * h);
+    if (normalize) {
+      for (size_t i = 0; i < t; ++i) {
+        double norm = 0;
+        for (size_t j = 0; j < h; ++j) norm += double(data[i * h + j]) * data[i * h + j];
+        norm = std::max(std::sqrt(norm), 1e-12);  // torch.nn.functional.normalize's eps
+        for (size_t j = 0; j < h; ++j) data[i * h + j] = static_cast<float>(data[i * h + j] / norm);
+      }
     }
-    std::vector<int> mask(enc->attention_mask.begin(), enc->attention_mask.end());
-    EB_ASSIGN_OR_RETURN(std::vector<float> f,
-                        PoolTokenEmbeddings(out.last_hidden_state, static_cast<size_t>(t), static_cast<size_t>(h), mask,
-                                            pooling == "cls" ? Pooling::kCls : Pooling::kMean, normalize));
-    results.push_back(FloatArray(f.data(), f.size()));
+    return Json::MakeObject({{"dims", Json::MakeArray({Num(1), Num(double(t)), Num(double(h))})},
+                             {"data", FloatArray(data.data(), data.size())}});
   }
-  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))},
-                           {"batched", Json::Bool(batched)},
-                           {"dims", Num(h)}});
+  std::vector<int> mask(enc.attention_mask.begin(), enc.attention_mask.end());
+  EB_ASSIGN_OR_RETURN(std::vector<float> pooled,
+                      PoolTokenEmbeddings(out.last_hidden_state, t, h, mask,
+                                          pooling == "cls" ? Pooling::kCls : Pooling::kMean, normalize));
+  return Json::MakeObject({{"dims", Json::MakeArray({Num(1), Num(double(h))})},
+                           {"data", FloatArray(pooled.data(), pooled.size())}});
 }
 
 Result<Json> Engine::RunFillMask(const Json& req) {
-  bool batched = false;
-  EB_ASSIGN_OR_RETURN(std::vector<TextInput> inputs, ParseInputs(req, /*allow_pairs=*/false, &batched));
+  EB_RETURN_IF_ERROR(CheckKeys(req, "fill-mask", {"text", "top_k", "targets", "truncation"}));
+  EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "fill-mask"));
   FillMaskOptions opt;
   EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &opt.top_k));
+  bool truncation = false;
+  EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
   opt.mask_token_id = tokenizer_.TokenToId("[MASK]");
   opt.pad_token_id = tokenizer_.pad_id();
   if (opt.mask_token_id < 0) return InvalidArgument("fill-mask: the tokenizer has no [MASK] token");
@@ -609,7 +623,7 @@ Result<Json> Engine::RunFillMask(const Json& req) {
     if (t.special) opt.special_ids.push_back(t.id);
   }
   if (const Json* targets = req.Find("targets"); targets && !targets->is_null()) {
-    // transformers takes each target's first token (warning when it splits); we take whole
+    // transformers takes each target's first token (with a warning when it splits); we take whole
     // vocabulary entries only and reject the rest, so that a target never changes meaning.
     std::vector<int64_t> ids;
     const Json::Array single = {*targets};
@@ -623,47 +637,37 @@ Result<Json> Engine::RunFillMask(const Json& req) {
     if (ids.empty()) return InvalidArgument("option 'targets' must not be empty");
     opt.target_ids = std::move(ids);
   }
-  EncodeOptions enc_opt;
-  enc_opt.truncation.enabled = true;
-  enc_opt.truncation.max_length = MaxTokens();
-  Json::Array results;
-  for (const TextInput& in : inputs) {
-    EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.Encode(in.text, enc_opt));
-    std::vector<int32_t> positions;
-    for (size_t i = 0; i < enc.size(); ++i) {
-      if (enc.ids[i] == opt.mask_token_id) positions.push_back(static_cast<int32_t>(i));
-    }
-    if (positions.empty()) {
-      return InvalidArgument("fill-mask: no [MASK] token in the input (after truncation to " +
-                             std::to_string(MaxTokens()) + " tokens)");
-    }
-    EncoderInput ein;
-    ein.batch = 1;
-    ein.seq_len = static_cast<int>(enc.size());
-    ein.input_ids = enc.ids.data();
-    ein.attention_mask = enc.attention_mask.data();
-    ein.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
-    ein.mlm_positions = positions.data();
-    ein.num_mlm_positions = static_cast<int>(positions.size());
-    EncoderOutput out;
-    EB_RETURN_IF_ERROR(EncoderForward(*model_, ein, precision_, &state_, &out));
-    std::vector<float> logits(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
-    std::vector<int64_t> ids(enc.ids.begin(), enc.ids.end());
-    EB_ASSIGN_OR_RETURN(auto masks, FillMask(ids, logits, vocab_, opt));
-    Json::Array per_mask;
-    for (const auto& candidates : masks) {
-      Json::Array one;
-      for (const FillMaskCandidate& c : candidates) {
-        one.push_back(Json::MakeObject({{"score", Num(c.score)},
-                                        {"token", Num(static_cast<double>(c.token))},
-                                        {"token_str", Str(c.token_str)},
-                                        {"sequence", Str(c.sequence)}}));
-      }
-      per_mask.push_back(Json::MakeArray(std::move(one)));
-    }
-    results.push_back(Json::MakeArray(std::move(per_mask)));
+  EB_ASSIGN_OR_RETURN(Encoding enc, EncodeChecked(text, std::nullopt, truncation));
+  std::vector<int32_t> positions;
+  for (size_t i = 0; i < enc.size(); ++i) {
+    if (enc.ids[i] == opt.mask_token_id) positions.push_back(static_cast<int32_t>(i));
   }
-  return Json::MakeObject({{"results", Json::MakeArray(std::move(results))}, {"batched", Json::Bool(batched)}});
+  if (positions.empty()) return InvalidArgument("no [MASK] token in the input");
+  EncoderInput ein;
+  ein.batch = 1;
+  ein.seq_len = static_cast<int>(enc.size());
+  ein.input_ids = enc.ids.data();
+  ein.attention_mask = enc.attention_mask.data();
+  ein.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
+  ein.mlm_positions = positions.data();  // the vocabulary projection runs at the masks only
+  ein.num_mlm_positions = static_cast<int>(positions.size());
+  EncoderOutput out;
+  EB_RETURN_IF_ERROR(EncoderForward(*model_, ein, precision_, &state_, &out));
+  std::vector<float> logits(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
+  std::vector<int64_t> ids(enc.ids.begin(), enc.ids.end());
+  EB_ASSIGN_OR_RETURN(auto masks, FillMask(ids, logits, vocab_, opt));
+  Json::Array per_mask;
+  for (const auto& candidates : masks) {
+    Json::Array one;
+    for (const FillMaskCandidate& c : candidates) {
+      one.push_back(Json::MakeObject({{"score", Num(c.score)},
+                                      {"token", Num(static_cast<double>(c.token))},
+                                      {"token_str", Str(c.token_str)},
+                                      {"sequence", Str(c.sequence)}}));
+    }
+    per_mask.push_back(Json::MakeArray(std::move(one)));
+  }
+  return Json::MakeArray(std::move(per_mask));
 }
 
 }  // namespace edgebert

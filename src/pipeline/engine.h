@@ -2,18 +2,20 @@
 //
 // The engine joins the tokenizer (src/tokenizer), the encoder (src/encoder) and the task heads
 // (src/heads) behind one request/response interface in JSON, the contract docs/API.md describes
-// and that wasm/engine_bindings.cc exposes to JavaScript. Offsets in responses are in the unit
-// the request names ("utf16" by default, what JavaScript's String.slice takes; "byte"; "codepoint",
-// what Python's str indexing takes).
+// and that wasm/engine_bindings.cc exposes to JavaScript. One text (or pair) per request. Offsets
+// in responses are in the unit the request's "offset_unit" names: "utf16" by default (what
+// JavaScript's String.slice takes), "byte", or "codepoint" (what Python's str indexing takes).
 //
 // Example:
 //   EB_ASSIGN_OR_RETURN(auto engine, Engine::FromPacked(bytes, size));
 //   EB_ASSIGN_OR_RETURN(Json out, engine->Run("question-answering",
 //                       *ParseJson(R"({"question":"Where?","context":"In Paris."})")));
+//   // out: [{"score": 0.93, "start": 3, "end": 8, "answer": "Paris"}]
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,8 +51,8 @@ class Engine {
   // cannot serve, and malformed requests are InvalidArgument with the reason.
   Result<Json> Run(std::string_view task, const Json& request);
 
-  // {"model_type", "architecture", "head", "tasks", "labels", "max_position_embeddings",
-  //  "hidden_size", "num_layers", "vocab_size", "precision"}
+  // {"model_type", "architecture", "head", "tasks", "labels" (id2label), "max_position_embeddings",
+  //  "hidden_size", "num_layers", "vocab_size", "quantization"}
   Json Info() const;
 
   const Model& model() const { return *model_; }
@@ -64,6 +66,9 @@ class Engine {
   // Runs the encoder on one encoding (batch 1, no padding).
   Status Forward(const Encoding& enc, EncoderOutput* out);
   size_t MaxTokens() const;  // longest sequence the model takes (position table, tokenizer limit)
+  // Encodes one text (or pair); longer than MaxTokens() is OutOfRange unless `truncation`.
+  Result<Encoding> EncodeChecked(std::string_view text, const std::optional<std::string>& pair,
+                                 bool truncation) const;
 
   Result<Json> RunTokenize(const Json& req);
   Result<Json> RunTextClassification(const Json& req);
