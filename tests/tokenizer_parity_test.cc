@@ -445,3 +445,32 @@ TEST(TokenizerInvalidUtf8, MatchesHFOnThePythonReplacementDecoding) {
 
 }  // namespace
 }  // namespace edgebert
+
+namespace edgebert {
+namespace {
+
+// Extra added tokens: raw-text ones (<ent> lstrip, [E1] rstrip, <special> both) and ones matched
+// on normalized text ("Hello World", "Naïve" lstrip+rstrip, "ß"), against HF.
+TEST(TokenizerAddedTokens, RawAndNormalizedMatchingWithStripsMatchHF) {
+  const Tokenizer tok = Load("tokenizer/tokenizer_uncased_added.json");
+  const std::vector<std::string> recs = ReadLines("tokenizer/added_tokens.jsonl");
+  ASSERT_GE(recs.size(), 100u);
+  const int32_t ent = tok.TokenToId("<ent>");
+  ASSERT_GE(ent, 0);
+  size_t with_added = 0;
+  for (size_t r = 0; r < recs.size(); ++r) {
+    auto rec = ParseJson(recs[r]);
+    ASSERT_TRUE(rec.ok());
+    const std::string& text = rec->Find("text")->as_string();
+    auto enc = tok.Encode(text);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    EXPECT_EQ(Show(enc->ids), Show(Ints(rec->Find("ids")))) << "record " << r << " '" << text << "'";
+    EXPECT_EQ(Show(FlatOffsets(*enc)), Show(Ints(rec->Find("off")))) << "record " << r << " '" << text << "'";
+    EXPECT_EQ(Show(enc->word_ids), Show(Ints(rec->Find("w")))) << "record " << r << " '" << text << "'";
+    for (int32_t id : enc->ids) with_added += id >= static_cast<int32_t>(tok.vocab_size()) - 1 ? 1 : 0;
+  }
+  EXPECT_GT(with_added, 50u);  // the records do exercise the added tokens
+}
+
+}  // namespace
+}  // namespace edgebert

@@ -143,16 +143,55 @@ Status Tokenizer::Validate() {
     if (a.single_word) {
       return Unsupported("added token '" + a.content + "': single_word=true is not supported");
     }
+    AddedPattern p{a.content, a.id, a.lstrip, a.rstrip};
     if (a.normalized) {
-      return Unsupported("added token '" + a.content +
-                         "': normalized=true (matching after normalization) is not supported");
+      // HF matches these on normalized text, against the normalized content.
+      std::vector<NormChar> chars;
+      normalizer_.Normalize(a.content, 0, a.content.size(), &chars);
+      p.content.clear();
+      for (const NormChar& c : chars) AppendUtf8(c.cp, &p.content);
+      if (p.content.empty()) continue;  // normalizes to nothing: can never match
     }
-    first_byte_of_added_[static_cast<unsigned char>(a.content[0])] = true;
+    AddedMatcher& m = a.normalized ? normalized_added_ : raw_added_;
+    m.first_byte[static_cast<unsigned char>(p.content[0])] = true;
+    m.patterns.push_back(std::move(p));
   }
   // Longest first so the first match at a position is the leftmost-longest one.
-  std::stable_sort(added_tokens_.begin(), added_tokens_.end(),
-                   [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
+  for (AddedMatcher* m : {&raw_added_, &normalized_added_}) {
+    std::stable_sort(m->patterns.begin(), m->patterns.end(),
+                     [](const AddedPattern& x, const AddedPattern& y) { return x.content.size() > y.content.size(); });
+  }
   return Status::Ok();
+}
+
+void Tokenizer::FindMatches(std::string_view s, const AddedMatcher& m, std::vector<Match>* out) {
+  out->clear();
+  if (m.empty()) return;
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  size_t start_offset = 0;  // end of the previous match
+  size_t pos = 0;
+  while (pos < s.size()) {
+    if (!m.first_byte[b[pos]]) {
+      ++pos;
+      continue;
+    }
+    const AddedPattern* match = nullptr;
+    for (const AddedPattern& p : m.patterns) {
+      if (s.compare(pos, p.content.size(), p.content) == 0) {
+        match = &p;
+        break;
+      }
+    }
+    if (!match) {
+      ++pos;
+      continue;
+    }
+    size_t start = pos, stop = pos + match->content.size();
+    if (match->lstrip) start = std::max(start_offset, start - TrailingWhitespace(s, start_offset, start));
+    if (match->rstrip) stop += LeadingWhitespace(s, stop);
+    out->push_back({start, stop, match->id});
+    start_offset = pos = stop;
+  }
 }
 
 Result<Tokenizer> Tokenizer::FromTokenizerJson(std::string_view tokenizer_json) {
@@ -422,12 +461,10 @@ Status Tokenizer::EncodeSequence(std::string_view text, int32_t type_id, Encodin
     out->offsets.push_back({start, end});
     out->word_ids.push_back(word);
   };
-  // Normalize, pre-tokenize and tokenize text[begin, end) (a piece between added tokens).
-  auto encode_piece = [&](size_t begin, size_t end) {
-    chars.clear();
-    normalizer_.Normalize(text, begin, end, &chars);
+  // Pre-tokenize and tokenize normalized characters [cb, ce).
+  auto encode_chars = [&](size_t cb, size_t ce) {
     words.clear();
-    BertPreTokenize(chars, 0, chars.size(), &words);
+    BertPreTokenize(chars, cb, ce, &words);
     for (const WordSpan& w : words) {
       pieces.clear();
       model_.Tokenize(chars, w, &scratch, &byte_to_char, &pieces);
@@ -438,33 +475,44 @@ Status Tokenizer::EncodeSequence(std::string_view text, int32_t type_id, Encodin
       ++word_index;
     }
   };
+  std::vector<Match> norm_matches;
+  std::string norm_text;
+  std::vector<uint32_t> norm_byte_to_char;
+  // Normalize text[begin, end) (a piece between raw added tokens), split it on the added tokens
+  // that match normalized text, and tokenize the rest.
+  auto encode_piece = [&](size_t begin, size_t end) {
+    chars.clear();
+    normalizer_.Normalize(text, begin, end, &chars);
+    if (normalized_added_.empty()) {
+      encode_chars(0, chars.size());
+      return;
+    }
+    norm_text.clear();
+    norm_byte_to_char.clear();
+    for (uint32_t i = 0; i < chars.size(); ++i) {
+      AppendUtf8(chars[i].cp, &norm_text);
+      norm_byte_to_char.resize(norm_text.size(), i);
+    }
+    norm_byte_to_char.push_back(static_cast<uint32_t>(chars.size()));
+    FindMatches(norm_text, normalized_added_, &norm_matches);
+    size_t done = 0;  // characters consumed
+    for (const Match& m : norm_matches) {
+      const size_t cb = norm_byte_to_char[m.start], ce = norm_byte_to_char[m.stop];
+      if (done < cb) encode_chars(done, cb);
+      emit(m.id, chars[cb].start, chars[ce - 1].end, word_index++);
+      done = ce;
+    }
+    if (done < chars.size()) encode_chars(done, chars.size());
+  };
 
-  // HF AddedVocabulary::find_matches: leftmost-longest matches of the added tokens in raw text.
+  // Added tokens matched in the raw text first (HF AddedVocabulary::extract_and_normalize).
+  std::vector<Match> matches;
+  FindMatches(text, raw_added_, &matches);
   size_t piece_start = 0;
-  size_t pos = 0;
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  while (pos < text.size()) {
-    if (!first_byte_of_added_[s[pos]]) {
-      ++pos;
-      continue;
-    }
-    const AddedToken* match = nullptr;
-    for (const AddedToken& a : added_tokens_) {
-      if (text.compare(pos, a.content.size(), a.content) == 0) {
-        match = &a;
-        break;
-      }
-    }
-    if (!match) {
-      ++pos;
-      continue;
-    }
-    size_t start = pos, stop = pos + match->content.size();
-    if (match->lstrip) start = std::max(piece_start, start - TrailingWhitespace(text, piece_start, start));
-    if (match->rstrip) stop += LeadingWhitespace(text, stop);
-    if (piece_start < start) encode_piece(piece_start, start);
-    emit(match->id, static_cast<uint32_t>(start), static_cast<uint32_t>(stop), word_index++);
-    piece_start = pos = stop;
+  for (const Match& m : matches) {
+    if (piece_start < m.start) encode_piece(piece_start, m.start);
+    emit(m.id, static_cast<uint32_t>(m.start), static_cast<uint32_t>(m.stop), word_index++);
+    piece_start = m.stop;
   }
   if (piece_start < text.size()) encode_piece(piece_start, text.size());
 

@@ -112,8 +112,28 @@ class Tokenizer {
 
   BertNormalizer normalizer_;
   WordPiece model_;
-  std::vector<AddedToken> added_tokens_;  // only the ones matched in raw text
-  bool first_byte_of_added_[256] = {};
+  // What the added-token matcher looks for: raw text (normalized=false) or normalized text.
+  struct AddedPattern {
+    std::string content;  // as matched (normalized by our normalizer when normalized=true)
+    int32_t id;
+    bool lstrip;
+    bool rstrip;
+  };
+  struct AddedMatcher {
+    std::vector<AddedPattern> patterns;  // longest first
+    bool first_byte[256] = {};
+    bool empty() const { return patterns.empty(); }
+  };
+  struct Match {
+    size_t start, stop;  // bytes
+    int32_t id;
+  };
+  // HF AddedVocabulary::find_matches: leftmost-longest, with lstrip/rstrip widening.
+  static void FindMatches(std::string_view s, const AddedMatcher& m, std::vector<Match>* out);
+
+  std::vector<AddedToken> added_tokens_;
+  AddedMatcher raw_added_;
+  AddedMatcher normalized_added_;
   std::vector<TemplatePiece> single_;
   std::vector<TemplatePiece> pair_;
   bool has_post_processor_ = false;
