@@ -74,7 +74,7 @@ enum class OffsetUnit { kByte, kUtf16, kCodePoint };
 class Tokenizer {
  public:
   // tokenizer.json as written by `tokenizers` / transformers. Components other than the BERT
-  // ones give Unsupported naming the component.
+  // ones, and added tokens with single_word=true, give Unsupported naming the component.
   static Result<Tokenizer> FromTokenizerJson(std::string_view tokenizer_json);
   // vocab.txt plus the optional JSON configs (pass "" when a file is absent), building the same
   // pipeline transformers' BertTokenizerFast converter builds.
@@ -93,7 +93,7 @@ class Tokenizer {
 
   int32_t TokenToId(std::string_view token) const;  // -1 when unknown
   std::string_view IdToToken(int32_t id) const;     // "" when out of range
-  size_t vocab_size() const { return model_.vocab().size(); }
+  size_t vocab_size() const { return model_.vocab().size(); }  // WordPiece entries (not added ones)
   int32_t pad_id() const { return pad_id_; }        // -1 when the files name no pad token
   int32_t pad_type_id() const { return pad_type_id_; }
   const BertNormalizer& normalizer() const { return normalizer_; }
