@@ -57,6 +57,8 @@ struct RunState {
   std::vector<float> logits;  // head outputs
   std::vector<float> start, end;  // (B*T) QA
   std::vector<int32_t> rows;  // (P) MLM positions
+  std::vector<float> outlier_x;      // (rows, k) int8 path: a Linear's input without its outliers
+  std::vector<int32_t> outlier_idx;  // (rows, outliers) their columns
   QLinearScratch qscratch;
 };
 
