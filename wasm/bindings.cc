@@ -6,17 +6,23 @@
 #include <string>
 
 #include "edgebert.h"
+#include "last_error.h"
 
-namespace {
-std::string g_last_error;
-}  // namespace
+namespace edgebert::wasm {
+
+std::string& LastError() {
+  static std::string message;
+  return message;
+}
+
+}  // namespace edgebert::wasm
 
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char* eb_version() { return edgebert::Version(); }
 
 // The message of the last failed call ("" when the last call succeeded).
-EMSCRIPTEN_KEEPALIVE const char* eb_last_error() { return g_last_error.c_str(); }
+EMSCRIPTEN_KEEPALIVE const char* eb_last_error() { return edgebert::wasm::LastError().c_str(); }
 
 // 64-byte aligned: packed models are read in place and their tensors are 64-byte aligned.
 EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) { return std::aligned_alloc(64, (n + 63) / 64 * 64); }

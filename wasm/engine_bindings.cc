@@ -13,6 +13,7 @@
 #include <string>
 
 #include "edgebert.h"
+#include "last_error.h"
 #include "model/packed.h"
 #include "pipeline/engine.h"
 #include "util/json.h"
@@ -23,8 +24,6 @@ using edgebert::Engine;
 using edgebert::Json;
 using edgebert::Status;
 
-std::string g_error;
-
 struct LoadedModel {
   std::unique_ptr<Engine> engine;
   void* bytes = nullptr;  // the packed file the engine reads in place (owned; eb_malloc'd by JS)
@@ -33,12 +32,12 @@ std::map<int, LoadedModel> g_models;
 int g_next_handle = 1;
 
 int Fail(const Status& s) {
-  g_error = s.message();
+  edgebert::wasm::LastError() = s.message();
   return static_cast<int>(s.code());
 }
 
 int Ok() {
-  g_error.clear();
+  edgebert::wasm::LastError().clear();
   return 0;
 }
 

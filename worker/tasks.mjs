@@ -46,14 +46,16 @@ export const TASKS = {
   'token-classification': {
     engine: 'token-classification',
     defaults: { aggregationStrategy: 'none', ignoreLabels: ['O'] },
-    optional: ['stride'],
+    optional: ['stride', 'truncation'],
   },
   'question-answering': {
     engine: 'question-answering',
     defaults: {
-      topK: 1, docStride: 128, maxAnswerLen: 15, maxSeqLen: 384, maxQuestionLen: 64,
+      topK: 1, maxAnswerLen: 15, maxQuestionLen: 64,
       handleImpossibleAnswer: false, alignToWords: true,
     },
+    // Model-dependent defaults (min(model limit, 384) and min(maxSeqLen / 2, 128)) come from the engine.
+    optional: ['docStride', 'maxSeqLen'],
   },
   'feature-extraction': {
     engine: 'feature-extraction',

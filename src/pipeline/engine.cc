@@ -540,7 +540,12 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
                            "context in max_seq_len " + std::to_string(max_seq_len) +
                            ": shorten the question or raise max_seq_len");
   }
-  if (static_cast<size_t>(doc_stride) >= room - qenc.size()) {
+  const size_t context_room = room - qenc.size();
+  if (!req.Find("doc_stride") || req.Find("doc_stride")->is_null()) {
+    // The default adapts to short models; a stride the caller chose is checked as given.
+    doc_stride = std::min<int>(doc_stride, static_cast<int>(context_room) - 1);
+  }
+  if (static_cast<size_t>(doc_stride) >= context_room) {
     return InvalidArgument("option 'doc_stride' (" + std::to_string(doc_stride) +
                            ") must be smaller than the context tokens a window holds (" +
                            std::to_string(room - qenc.size()) + ")");

@@ -25,7 +25,7 @@ test('every option maps to its Hugging Face name; defaults are filled in', () =>
   assert.deepEqual(buildOptions('question-answering', { docStride: 64, maxAnswerLen: 30, maxSeqLen: 256, maxQuestionLen: 32, handleImpossibleAnswer: true, topK: 3, alignToWords: false }),
     { doc_stride: 64, max_answer_len: 30, max_seq_len: 256, max_question_len: 32, handle_impossible_answer: true, top_k: 3, align_to_words: false });
   assert.deepEqual(buildOptions('question-answering', {}),
-    { top_k: 1, doc_stride: 128, max_answer_len: 15, max_seq_len: 384, max_question_len: 64, handle_impossible_answer: false, align_to_words: true });
+    { top_k: 1, max_answer_len: 15, max_question_len: 64, handle_impossible_answer: false, align_to_words: true });
   assert.deepEqual(buildOptions('feature-extraction', {}), { pooling: 'none', normalize: false, truncation: false });
   assert.deepEqual(buildOptions('sentence-embeddings', {}), { pooling: 'mean', normalize: true, truncation: true });
   assert.deepEqual(buildOptions('fill-mask', { targets: 'paris' }), { targets: ['paris'], top_k: 5 });

@@ -118,7 +118,10 @@ else describe('real engine, end to end', () => {
       assert.equal(three.length, 3);
       for (const a of three) assert.equal(a.answer, context.slice(a.start, a.end));
       assert.ok(three.every((a, i) => i === 0 || three[i - 1].score >= a.score));
-      assert.deepEqual(three[0], (await qa({ question: 'Wohin fließt der Rhein?', context }, { maxAnswerLen: 5 })));
+      // top_k changes the answer itself in transformers too (it sets how many spans per window are
+      // kept before equal answers are merged), so the object form is checked, not equality with three[0].
+      const object = await qa({ question: 'Wohin fließt der Rhein?', context }, { maxAnswerLen: 5 });
+      assert.ok(!Array.isArray(object) && object.answer === context.slice(object.start, object.end));
     } finally {
       await qa.dispose();
     }
