@@ -20,7 +20,7 @@ export EDGEBERT_MINILM_DIR="${EDGEBERT_MINILM_DIR:-$ROOT/build/deps/minilm/gt_al
 # ASan: fail on leaks too; UBSan is set to abort in CMake (-fno-sanitize-recover).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 
-declare -A passed failed
+declare -A passed failed skipped
 status=0
 total_pass=0
 total_fail=0
@@ -35,6 +35,9 @@ run_gtest() {  # flavour, command...
   local p f
   p=$(grep -oE '^\[  PASSED  \] [0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
   f=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$log" | grep -oE '[0-9]+' || echo 0)
+  local sk
+  sk=$(grep -oE '^\[  SKIPPED \] [0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+  skipped[$flavour]=${sk:-0}
   [ -z "$p" ] && p=0
   [ -z "$f" ] && f=0
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "[$flavour] exited with code $rc"; fi
@@ -64,7 +67,8 @@ if [ "${1:-}" != "--quick" ] && compgen -G "$ROOT/tests/js/*.test.mjs" > /dev/nu
   rc=${PIPESTATUS[0]}
   p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
   f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
-  passed[js]=${p:-0}; failed[js]=${f:-0}
+  sk=$(grep -oE '^# skipped [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  passed[js]=${p:-0}; failed[js]=${f:-0}; skipped[js]=${sk:-0}
   total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
   [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
 fi
@@ -72,7 +76,7 @@ fi
 echo
 echo "=== summary"
 for k in "${!passed[@]}"; do
-  printf '  %-7s %5s passed, %s failed\n' "$k" "${passed[$k]}" "${failed[$k]}"
+  printf '  %-7s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
 done | sort
 echo "tests: $total_pass passed, $total_fail failed"
 exit $status
