@@ -3,7 +3,7 @@
 // A tokenizer handle comes from eb_tokenizer_from_json / eb_tokenizer_from_vocab; each encode
 // returns a result handle holding the windows (the encoding, then its overflowing windows, as
 // transformers flattens them with return_overflowing_tokens=True). Field pointers stay valid
-// until eb_encoding_free. Failures return 0 and leave a message for eb_tokenizer_last_error().
+// until eb_encoding_free. Failures return 0 and leave a message for eb_last_error().
 #include <emscripten/emscripten.h>
 
 #include <cstdint>
@@ -11,11 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "last_error.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
 
-std::string g_tokenizer_error;
+using edgebert::wasm::LastError;
 
 // JS reads offsets as a Uint32Array of (start, end) pairs.
 static_assert(sizeof(edgebert::TokenOffsets) == 8, "TokenOffsets must be two packed uint32");
@@ -30,16 +31,16 @@ std::string_view View(const char* p, size_t n) { return p ? std::string_view(p, 
 
 extern "C" {
 
-// The message of the last failed eb_tokenizer_* call ("" after a success).
-EMSCRIPTEN_KEEPALIVE const char* eb_tokenizer_last_error() { return g_tokenizer_error.c_str(); }
+// Same message as eb_last_error() (kept so tokenizer-only callers need one prefix).
+EMSCRIPTEN_KEEPALIVE const char* eb_tokenizer_last_error() { return LastError().c_str(); }
 
 EMSCRIPTEN_KEEPALIVE edgebert::Tokenizer* eb_tokenizer_from_json(const char* json, size_t len) {
   auto t = edgebert::Tokenizer::FromTokenizerJson(View(json, len));
   if (!t.ok()) {
-    g_tokenizer_error = t.status().ToString();
+    LastError() = t.status().ToString();
     return nullptr;
   }
-  g_tokenizer_error.clear();
+  LastError().clear();
   return new edgebert::Tokenizer(std::move(t).value());
 }
 
@@ -49,10 +50,10 @@ EMSCRIPTEN_KEEPALIVE edgebert::Tokenizer* eb_tokenizer_from_vocab(const char* vo
                                                                const char* map, size_t map_len) {
   auto t = edgebert::Tokenizer::FromVocabFiles(View(vocab, vocab_len), View(config, config_len), View(map, map_len));
   if (!t.ok()) {
-    g_tokenizer_error = t.status().ToString();
+    LastError() = t.status().ToString();
     return nullptr;
   }
-  g_tokenizer_error.clear();
+  LastError().clear();
   return new edgebert::Tokenizer(std::move(t).value());
 }
 
@@ -71,7 +72,7 @@ EMSCRIPTEN_KEEPALIVE EncodeResult* eb_tokenizer_encode(const edgebert::Tokenizer
   if (!tok || (!text && len) || (is_pair && !second && second_len) || truncation < 0 || truncation > 3 ||
       padding < 0 || padding > 2 || offset_unit < 0 || offset_unit > 2 || max_length < 0 || stride < 0 ||
       pad_length < 0) {
-    g_tokenizer_error = "InvalidArgument: eb_tokenizer_encode: null handle/text or an option out of range";
+    LastError() = "InvalidArgument: eb_tokenizer_encode: null handle/text or an option out of range";
     return nullptr;
   }
   EncodeOptions o;
@@ -87,7 +88,7 @@ EMSCRIPTEN_KEEPALIVE EncodeResult* eb_tokenizer_encode(const edgebert::Tokenizer
   const std::string_view a = View(text, len), b = View(second, second_len);
   Result<Encoding> enc = is_pair ? tok->EncodePair(a, b, o) : tok->Encode(a, o);
   if (!enc.ok()) {
-    g_tokenizer_error = enc.status().ToString();
+    LastError() = enc.status().ToString();
     return nullptr;
   }
   ConvertOffsets(a, b, static_cast<OffsetUnit>(offset_unit), &enc.value());
@@ -96,7 +97,7 @@ EMSCRIPTEN_KEEPALIVE EncodeResult* eb_tokenizer_encode(const edgebert::Tokenizer
   enc->overflowing.clear();
   r->windows.push_back(std::move(enc).value());
   for (Encoding& w : overflow) r->windows.push_back(std::move(w));
-  g_tokenizer_error.clear();
+  LastError().clear();
   return r;
 }
 
