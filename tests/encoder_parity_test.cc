@@ -9,6 +9,7 @@
 
 #include "encoder/encoder.h"
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "test_util.h"
 
 namespace edgebert {
@@ -202,17 +203,62 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, EncoderParity, ::testing::ValuesIn(kModels),
                          [](const ::testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
 
 TEST(EncoderModel, SinusoidalTableMatchesCheckpoint) {
-  // The checkpoint stores the table transformers computed; ours must reproduce it.
-  const std::string dir = FixturePath("models/distilbert_tokcls_sinusoidal/");
+  // The checkpoint stores the table transformers computed (fp32); ours must reproduce it.
   auto model = LoadFixtureModel("distilbert_tokcls_sinusoidal");
   ASSERT_TRUE(model);
   ASSERT_TRUE(model->config.sinusoidal_pos);
   const ModelConfig& c = model->config;
   std::vector<float> table(static_cast<size_t>(c.max_position) * c.hidden);
   SinusoidalPositionTable(c.max_position, c.hidden, table.data());
-  // The checkpoint is stored as fp16: compare within half precision (2^-11 relative, |v| <= 1).
-  for (size_t i = 0; i < table.size(); ++i)
-    ASSERT_NEAR(table[i], model->weights.position[i], 1.0f / 2048) << i;
+  // Both compute in double and round once to fp32; libm sin/cos may differ by an ulp of double,
+  // which can flip the fp32 rounding: allow 1 fp32 ulp of values <= 1 (6e-8).
+  for (size_t i = 0; i < table.size(); ++i) ASSERT_NEAR(table[i], model->weights.position[i], 6e-8f) << i;
+}
+
+// A sinusoidal checkpoint without its position tensor: the loader computes the table, and the
+// outputs still match transformers.
+TEST(EncoderModel, SinusoidalTableGeneratedWhenAbsent) {
+  const std::string dir = FixturePath("models/distilbert_tokcls_sinusoidal/");
+  const std::string config = ReadFileOrFail(dir + "config.json");
+  const std::string st = ReadFileOrFail(dir + "model.safetensors");
+  auto file = ParseSafetensors(reinterpret_cast<const uint8_t*>(st.data()), st.size(), "st");
+  ASSERT_TRUE(file.ok());
+  // Rebuild the file without distilbert.embeddings.position_embeddings.weight.
+  std::string header = "{", data;
+  for (const SafeTensor& t : file->tensors) {
+    if (t.name == "distilbert.embeddings.position_embeddings.weight") continue;
+    std::string shape;
+    for (size_t d = 0; d < t.shape.size(); ++d) shape += (d ? "," : "") + std::to_string(t.shape[d]);
+    header += (header.size() > 1 ? "," : "") + std::string("\"") + t.name + "\":{\"dtype\":\"" + t.dtype_name +
+              "\",\"shape\":[" + shape + "],\"data_offsets\":[" + std::to_string(data.size()) + "," +
+              std::to_string(data.size() + t.nbytes) + "]}";
+    data.append(reinterpret_cast<const char*>(t.data), t.nbytes);
+  }
+  header += "}";
+  std::string stripped(8, '\0');
+  for (int i = 0; i < 8; ++i) stripped[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  stripped += header + data;
+  auto m = LoadHfModel(config, reinterpret_cast<const uint8_t*>(stripped.data()), stripped.size());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const Json expected = ReadJsonFixture("models/distilbert_tokcls_sinusoidal/expected.json");
+  RunState rs;
+  for (const Json& c : expected.Find("cases")->as_array()) {
+    CaseInput ci;
+    MakeInput(c, &ci);
+    EncoderOutput out;
+    ASSERT_TRUE(EncoderForward(**m, ci.in, Precision::kFp32, &rs, &out).ok());
+    for (const auto& [what, got, want] : Compared(c, out)) {
+      size_t worst = 0;
+      EXPECT_LE(MaxAbsDiff(got, want, &worst), 1e-4f) << what << "[" << worst << "]";  // as in Fp32MatchesTransformers
+    }
+  }
+  // Without the table and without sinusoidal_pos_embds, the tensor is simply missing.
+  const std::string on = "\"sinusoidal_pos_embds\": true";
+  std::string plain = config;
+  ASSERT_NE(plain.find(on), std::string::npos);
+  plain.replace(plain.find(on), on.size(), "\"sinusoidal_pos_embds\": false");
+  auto missing = LoadHfModel(plain, reinterpret_cast<const uint8_t*>(stripped.data()), stripped.size());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
 }
 
 }  // namespace
