@@ -16,6 +16,7 @@
 #include <gemmlowp/public/bit_depth.h>
 
 #include "gemm/kernel_wasmsimd.h"
+#include "gemm/quantize_row.h"
 
 #if defined(__EMSCRIPTEN__)
 #include <emscripten/emscripten.h>
@@ -290,9 +291,9 @@ namespace {
 // on-stack replacement for wasm, hence a kernel entered once per block). Left alone, the first real
 // GEMM of a process runs mostly on baseline code (measured: 6-8 ms instead of 1.9 ms at
 // 128x768x768). So the first weight packing of the process (model load) runs small GEMMs through
-// the same functions (kernel, activation packing, both unpacks) until a round is clearly faster than
-// the first one, i.e. the optimized code is in, or 50 ms have passed (engines that optimize up front
-// never speed up; they pay the 50 ms once). Natively there is nothing to warm up. Measurements:
+// the same functions as QLinear (activation quantizer, packing, kernel, both unpacks) until a round
+// is clearly faster than the first one, i.e. the optimized code is in, or 50 ms have passed (engines
+// that optimize up front never speed up; they pay the 50 ms once). Natively there is nothing to warm up. Measurements:
 // bench/README.md.
 void WarmUpTiering() {
 #if defined(__EMSCRIPTEN__)
@@ -306,12 +307,19 @@ void WarmUpTiering() {
   std::vector<uint8_t> w(static_cast<size_t>(kN) * kK, 1), x(static_cast<size_t>(kM) * kK, 2);
   std::vector<int32_t> x_offset(kM, 0), out_i(static_cast<size_t>(kM) * kN);
   std::vector<float> x_scale(kM, 1.f), w_scale(kN, 1.f), out_f(static_cast<size_t>(kM) * kN);
+  std::vector<float> x_f(static_cast<size_t>(kM) * kK);
+  for (size_t i = 0; i < x_f.size(); ++i) x_f[i] = static_cast<float>(i % 17) - 8.f;
+  int32_t zero = 0;
   const auto packed = PackWeights(w.data(), kN, kK);
   gemmlowp::Allocator allocator;
   const double start = emscripten_get_now();
   double first_round = -1;
   for (;;) {
     const double t0 = emscripten_get_now();
+    for (int i = 0; i < kM; ++i) {
+      QuantizeRowU8Fast(x_f.data() + static_cast<size_t>(i) * kK, kK, x.data() + static_cast<size_t>(i) * kK,
+                        &x_scale[i], &zero);
+    }
     RunGemm(x.data(), kM, *packed, &allocator,
             UnpackToInt32{x_offset.data(), 0, kK, kN, out_i.data()});
     RunGemm(x.data(), kM, *packed, &allocator,
