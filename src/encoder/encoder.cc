@@ -101,36 +101,53 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
     return;
   }
   const int k = l.k, n = l.n;
-  float* xs = Grow(&rs->outlier_x, static_cast<size_t>(m) * k);   // (m, k) x without its outliers
-  int32_t* idx = Grow(&rs->outlier_idx, static_cast<size_t>(m) * t);  // (m, t) outlier columns
+  float* xs = Grow(&rs->outlier_x, static_cast<size_t>(m) * k);  // (m, k) x without its outliers
+  // (m * t) outliers as (column << 32 | row), sorted below so each weight column is read once.
+  int64_t* pairs = Grow(&rs->outlier_pairs, static_cast<size_t>(m) * t);
   for (int r = 0; r < m; ++r) {
     const float* xr = x + static_cast<size_t>(r) * k;
     float* xsr = xs + static_cast<size_t>(r) * k;
     std::copy_n(xr, k, xsr);
-    int32_t* ir = idx + static_cast<size_t>(r) * t;
-    for (int j = 0; j < t; ++j) {  // t is tiny: repeated argmax
-      int best = 0;
-      float bv = -1;
-      for (int i = 0; i < k; ++i)
-        if (std::fabs(xsr[i]) > bv) {
-          bv = std::fabs(xsr[i]);
-          best = i;
-        }
-      ir[j] = best;
-      xsr[best] = 0.f;
+    // The t largest |x| in one pass: insertion into a short list sorted by decreasing magnitude
+    // (ties keep the lower column).
+    float bv[kInt8OutliersPerRow];
+    int bi[kInt8OutliersPerRow];
+    int count = 0;
+    for (int i = 0; i < k; ++i) {
+      const float a = std::fabs(xr[i]);
+      if (count == t && !(a > bv[t - 1])) continue;
+      int pos = count < t ? count++ : t - 1;
+      while (pos > 0 && a > bv[pos - 1]) {
+        bv[pos] = bv[pos - 1];
+        bi[pos] = bi[pos - 1];
+        --pos;
+      }
+      bv[pos] = a;
+      bi[pos] = i;
     }
+    for (int j = 0; j < count; ++j) {
+      xsr[bi[j]] = 0.f;
+      pairs[static_cast<size_t>(r) * t + j] = (static_cast<int64_t>(bi[j]) << 32) | r;
+    }
+    for (int j = count; j < t; ++j) pairs[static_cast<size_t>(r) * t + j] = -1;  // only NaN rows
   }
   QLinear(xs, m, l.q, y, &rs->qscratch);
-  for (int r = 0; r < m; ++r) {
-    const float* xr = x + static_cast<size_t>(r) * k;
-    const int32_t* ir = idx + static_cast<size_t>(r) * t;
-    float* yr = y + static_cast<size_t>(r) * n;
-    for (int j = 0; j < t; ++j) {
-      const int col = ir[j];
-      const float xv = xr[col];
-      for (int c = 0; c < n; ++c)
-        yr[c] += xv * l.q.scale[c] * static_cast<float>(l.q.weight[static_cast<size_t>(c) * k + col]);
+  // y[r] += x[r][col] * dequant(W[:, col]) for each outlier. Tokens share their outlier features
+  // (the same few dimensions), so grouping by column reads each strided weight column once.
+  const size_t np = static_cast<size_t>(m) * t;
+  std::sort(pairs, pairs + np);
+  float* wcol = Grow(&rs->outlier_col, static_cast<size_t>(n));  // (n) one dequantized weight column
+  int current = -1;
+  for (size_t p = 0; p < np; ++p) {
+    if (pairs[p] < 0) continue;
+    const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
+    if (col != current) {
+      for (int c = 0; c < n; ++c) wcol[c] = l.q.scale[c] * static_cast<float>(l.q.weight[static_cast<size_t>(c) * k + col]);
+      current = col;
     }
+    const float xv = x[static_cast<size_t>(r) * k + col];
+    float* yr = y + static_cast<size_t>(r) * n;
+    for (int c = 0; c < n; ++c) yr[c] += xv * wcol[c];
   }
 }
 

@@ -58,7 +58,8 @@ struct RunState {
   std::vector<float> start, end;  // (B*T) QA
   std::vector<int32_t> rows;  // (P) MLM positions
   std::vector<float> outlier_x;      // (rows, k) int8 path: a Linear's input without its outliers
-  std::vector<int32_t> outlier_idx;  // (rows, outliers) their columns
+  std::vector<int64_t> outlier_pairs;  // (rows * outliers) (column << 32 | row)
+  std::vector<float> outlier_col;      // (n) a dequantized weight column
   QLinearScratch qscratch;
 };
 
