@@ -202,6 +202,48 @@ TEST_P(EncoderParity, Int8CloseToFp32) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, EncoderParity, ::testing::ValuesIn(kModels),
                          [](const ::testing::TestParamInfo<const char*>& i) { return std::string(i.param); });
 
+// A sequence's outputs do not depend on what it is batched with: padded keys get exactly zero
+// attention weight, per-token quantization and int32 accumulation are row-independent, so real
+// tokens must match a batch of one bit for bit, in both precisions.
+TEST(EncoderModel, PaddedBatchEqualsSingleSequences) {
+  for (const char* name : {"bert_seqcls", "distilbert_tokcls_sinusoidal", "bert_qa"}) {
+    auto model = LoadFixtureModel(name);
+    ASSERT_TRUE(model);
+    const Json expected = ReadJsonFixture(std::string("models/") + name + "/expected.json");
+    const Json* batch_case = nullptr;
+    for (const Json& c : expected.Find("cases")->as_array())
+      if (c.Find("name")->as_string() == "padded_batch") batch_case = &c;
+    ASSERT_NE(batch_case, nullptr);
+    CaseInput ci;
+    MakeInput(*batch_case, &ci);
+    const int T = ci.in.seq_len, H = model->config.hidden;
+    for (Precision p : {Precision::kFp32, Precision::kInt8}) {
+      RunState rs_batch, rs_one;
+      EncoderOutput ob, o1;
+      ASSERT_TRUE(EncoderForward(*model, ci.in, p, &rs_batch, &ob).ok());
+      for (int b = 0; b < ci.in.batch; ++b) {
+        const int len = static_cast<int>(std::count(ci.mask.begin() + b * T, ci.mask.begin() + (b + 1) * T, 1));
+        EncoderInput one;
+        one.batch = 1;
+        one.seq_len = len;
+        one.input_ids = ci.ids.data() + b * T;
+        one.token_type_ids = ci.in.token_type_ids ? ci.types.data() + b * T : nullptr;
+        ASSERT_TRUE(EncoderForward(*model, one, p, &rs_one, &o1).ok());
+        for (int i = 0; i < len * H; ++i) {
+          ASSERT_EQ(o1.last_hidden_state[i], ob.last_hidden_state[static_cast<size_t>(b) * T * H + i])
+              << name << " precision " << static_cast<int>(p) << " sequence " << b << " value " << i;
+        }
+        if (ob.logits && model->config.head == HeadKind::kSequenceClassification) {
+          for (int j = 0; j < ob.logits_cols; ++j) ASSERT_EQ(o1.logits[j], ob.logits[b * ob.logits_cols + j]);
+        }
+        if (ob.start_logits) {
+          for (int t = 0; t < len; ++t) ASSERT_EQ(o1.start_logits[t], ob.start_logits[b * T + t]);
+        }
+      }
+    }
+  }
+}
+
 TEST(EncoderModel, SinusoidalTableMatchesCheckpoint) {
   // The checkpoint stores the table transformers computed (fp32); ours must reproduce it.
   auto model = LoadFixtureModel("distilbert_tokcls_sinusoidal");
