@@ -24,7 +24,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # emscripten 3.1.6 (wasm build), libgemmlowp-dev (int8 GEMM, headers only), googletest (sources,
 # built for both targets), libbenchmark-dev (native benchmarks), unicode-data (tokenizer tables).
 APT_PACKAGES=(cmake ninja-build g++ make emscripten libgemmlowp-dev googletest libbenchmark-dev
-              unicode-data nodejs python3 ca-certificates)
+              unicode-data nodejs python3 ca-certificates chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: builds and runs the whole test suite: the GoogleTest binary natively, natively under
-# ASan+UBSan, and compiled to wasm under Node; then the JavaScript tests (node:test) when present.
+# ASan+UBSan, and compiled to wasm under Node; then the JavaScript tests (node:test) when present,
+# and the demo page's tests in Chromium when chromium is installed.
 # Prints each run's own output and a summary. Exit code 0 only if every run passed.
 #
 #   scripts/test.sh             everything
@@ -69,6 +70,20 @@ if [ "${1:-}" != "--quick" ] && compgen -G "$ROOT/tests/js/*.test.mjs" > /dev/nu
   f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
   sk=$(grep -oE '^# skipped [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
   passed[js]=${p:-0}; failed[js]=${f:-0}; skipped[js]=${sk:-0}
+  total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+  [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
+fi
+
+# The demo page in real Chromium (Debian's chromium driven by playwright-core), when it is installed.
+if [ "${1:-}" != "--quick" ] && [ -x "${EDGEBERT_CHROMIUM:-/usr/bin/chromium}" ] && compgen -G "$ROOT/tests/browser/*.test.mjs" > /dev/null; then
+  echo "=== [browser] demo models + node --test tests/browser (Chromium)"
+  log="$ROOT/build/browser.test.log"
+  { bash "$ROOT/scripts/demo.sh" --models-only && node --test "$ROOT"/tests/browser/*.test.mjs; } 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  sk=$(grep -oE '^# skipped [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  passed[browser]=${p:-0}; failed[browser]=${f:-0}; skipped[browser]=${sk:-0}
   total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
   [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
 fi

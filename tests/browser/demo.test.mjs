@@ -1,0 +1,231 @@
+// demo.test.mjs: the demo page (web/) in real Chromium, cross-origin isolated (the threaded build):
+// every tab against the JS API in Node, progress, a responsive main thread during a long request,
+// errors, files from disk, a Hugging Face-layout repository, and a reload with the network off.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { startServer } from '../../web/serve.mjs';
+import { ROOT, MODELS_DIR, skipReason, launchBrowser, withPage, waitModel, openTab, runTab, read } from './harness.mjs';
+import { NodeReference, compare, expectBuild } from './expected.mjs';
+
+const reason = await skipReason();
+
+if (reason) test('demo page in Chromium', { skip: reason }, () => {});
+else describe('demo page in Chromium (cross-origin isolated)', () => {
+  let browser;
+  let server;
+  let ref;
+  let scratch;
+
+  before(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'edgebert-browser-'));
+    // A corrupt model: the first half of a valid one (its tensor table points past the end).
+    const good = readFileSync(`${MODELS_DIR}distilbert_seqcls.ebm`);
+    writeFileSync(join(scratch, 'truncated.ebm'), good.subarray(0, good.length >> 1));
+    writeFileSync(join(scratch, 'not-a-model.ebm'), Buffer.from('this is not an edgebert model\n'.repeat(10)));
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({ port: 0, isolated: true, hfDir: `${ROOT}tests/fixtures/models`, extraMounts: { '/test-models/': scratch } }),
+    ]);
+    ref = new NodeReference();
+    expectBuild('simd128-pthreads');
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await ref?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('every tab shows what the JS API gives in Node for the same model; tabs work by keyboard', () => withPage(browser, 'every-tab', async (page) => {
+    await page.goto(`${server.url}web/`);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    await waitModel(page, 'classify');
+    // The random-model warning is shown for the fixture models.
+    assert.equal(await page.isVisible('#panel-classify .model-warning'), true);
+
+    // Keyboard: arrows move between tabs (and wrap), Home/End jump; the selected tab has focus.
+    await page.focus('#tab-classify');
+    const selected = () => page.evaluate(() => [document.querySelector('[role=tab][aria-selected=true]').id, document.activeElement.id,
+      [...document.querySelectorAll('[role=tabpanel]')].filter((p) => !p.hidden).map((p) => p.id)]);
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual(await selected(), ['tab-ner', 'tab-ner', ['panel-ner']]);
+    await page.keyboard.press('End');
+    assert.deepEqual(await selected(), ['tab-search', 'tab-search', ['panel-search']]);
+    await page.keyboard.press('ArrowRight');
+    assert.deepEqual(await selected(), ['tab-classify', 'tab-classify', ['panel-classify']]);
+    await page.keyboard.press('ArrowLeft');
+    assert.deepEqual(await selected(), ['tab-search', 'tab-search', ['panel-search']]);
+    await page.keyboard.press('Home');
+
+    let r = await runTab(page, 'classify');
+    assert.equal(r.state, 'done', r.error);
+    assert.ok(r.ms > 0);
+    compare.classify(await read.classify(page), await ref.classify(await page.inputValue('#classify-text')));
+
+    await openTab(page, 'ner');
+    const nerText = await page.inputValue('#ner-text');
+    r = await runTab(page, 'ner');
+    assert.equal(r.state, 'done', r.error);
+    compare.ner(await read.ner(page), await ref.ner(nerText, 'simple'), nerText);
+    await page.selectOption('#ner-agg', 'average');
+    r = await runTab(page, 'ner');
+    const avg = await ref.ner(nerText, 'average');
+    if (avg.length) compare.ner(await read.ner(page), avg, nerText);
+    else assert.equal(await page.textContent('#panel-ner .results'), 'No entities found.');
+
+    await openTab(page, 'qa');
+    const question = await page.inputValue('#qa-question');
+    const context = await page.inputValue('#qa-context');
+    r = await runTab(page, 'qa');
+    assert.equal(r.state, 'done', r.error);
+    compare.qa(await read.qa(page), await ref.qa(question, context), context);
+
+    await openTab(page, 'search');
+    r = await runTab(page, 'search');
+    assert.equal(r.state, 'done', r.error);
+    const shown = await read.search(page);
+    compare.search(shown, await ref.search(await page.inputValue('#search-query'), await page.inputValue('#search-passages')));
+    // all-MiniLM-L6-v2 is the real model: the banking and football passages (1 and 3) rank last.
+    assert.deepEqual(shown.slice(-2).map((s) => s.index).sort(), [1, 3]);
+    assert.equal(await page.isVisible('#panel-search .model-warning'), false);
+  }));
+
+  test('progress events reach the bar: from 0 to the model size, never backwards', () => withPage(browser, 'progress', async (page) => {
+    await page.goto(`${server.url}web/?autoload=0#search`);
+    await page.waitForFunction(() => document.querySelector('#panel-search select[name=demo]').options.length > 0);
+    await page.evaluate(() => {
+      const bar = document.querySelector('#panel-search progress');
+      window.barLog = [];
+      new MutationObserver(() => window.barLog.push([bar.hasAttribute('value') ? bar.value : null, bar.max])).observe(bar, { attributes: true });
+    });
+    await page.click('#panel-search button.load');
+    await waitModel(page, 'search');
+    const log = await page.evaluate(() => window.barLog);
+    const size = JSON.parse(readFileSync(`${MODELS_DIR}index.json`, 'utf8')).models.find((m) => m.id === 'all-MiniLM-L6-v2').size;
+    const sized = log.filter(([v, max]) => v !== null && max === size).map(([v]) => v);
+    assert.ok(sized.length >= 2, `the bar got at least its first and last event: ${JSON.stringify(log)}`);
+    assert.equal(sized[0], 0, 'first event at 0');
+    assert.equal(sized[sized.length - 1], size, 'last event at the full size');
+    assert.ok(sized.every((v, i) => i === 0 || v >= sized[i - 1]), 'never backwards');
+    assert.match(await page.textContent('#panel-search .model-status'), /loaded in [\d.]+ ms/);
+  }));
+
+  test('the main thread keeps ticking during a long question-answering request', () => withPage(browser, 'responsive', async (page) => {
+    await page.goto(`${server.url}web/#qa`);
+    await waitModel(page, 'qa');
+    const base = await page.inputValue('#qa-context');
+    // Long enough for many windows of the tiny model (~1 s of engine time in the worker).
+    await page.fill('#qa-context', Array.from({ length: 80 }, () => base).join(' '));
+    await page.evaluate(() => {
+      window.ticks = [];
+      window.ticker = setInterval(() => window.ticks.push(performance.now()), 10);
+    });
+    const r = await runTab(page, 'qa', { timeout: 90000 });
+    const ticks = await page.evaluate(() => { clearInterval(window.ticker); return window.ticks; });
+    assert.equal(r.state, 'done', r.error);
+    assert.ok(r.ms >= 300, `the request must be long for this test to mean anything (took ${r.ms} ms)`);
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]);
+    const worst = Math.max(...gaps);
+    // A 10 ms timer on a free main thread; 250 ms allows for a loaded 2-core machine, while the
+    // engine on the main thread would block it for the whole request (r.ms).
+    assert.ok(worst < 250, `longest gap between ticks ${worst.toFixed(0)} ms during a ${r.ms.toFixed(0)} ms request`);
+    assert.ok(ticks.length >= r.ms / 50, `${ticks.length} ticks during ${r.ms.toFixed(0)} ms`);
+  }));
+
+  test('a corrupt model file shows a clear error, and the next valid load and request work', () => withPage(browser, 'corrupt', async (page) => {
+    await page.goto(`${server.url}web/?autoload=0`);
+    await page.selectOption('#panel-classify-kind', 'url');
+    for (const [file, pattern] of [['truncated.ebm', /CorruptData/], ['not-a-model.ebm', /CorruptData|Unsupported/], ['missing.ebm', /HttpError: .*404/]]) {
+      await page.fill('#panel-classify-url', `${server.url}test-models/${file}`);
+      await page.click('#panel-classify button.load');
+      await page.waitForFunction(() => document.querySelector('#panel-classify').dataset.model === 'error');
+      const msg = await page.textContent('#panel-classify .error');
+      assert.match(msg, /^Could not load the model: /);
+      assert.match(msg, pattern, msg);
+      assert.equal(await page.getAttribute('#panel-classify .error', 'role'), 'alert');
+      assert.equal(await page.isDisabled('#panel-classify button[type=submit]'), true, 'no model, no request');
+      await page.evaluate(() => { document.querySelector('#panel-classify').dataset.model = ''; });
+    }
+    await page.selectOption('#panel-classify-kind', 'demo');
+    await page.click('#panel-classify button.load');
+    await waitModel(page, 'classify');
+    assert.equal(await page.textContent('#panel-classify .error'), '');
+    const r = await runTab(page, 'classify');
+    assert.equal(r.state, 'done', r.error);
+    compare.classify(await read.classify(page), await ref.classify(await page.inputValue('#classify-text')));
+  }));
+
+  test('a Hugging Face checkpoint, from a repository URL or picked as files, is converted in the worker', () => withPage(browser, 'hf-files', async (page) => {
+    await page.goto(`${server.url}web/?autoload=0`);
+    const text = await page.inputValue('#classify-text');
+    const want = await ref.classify(text);  // the CLI-packed .ebm: the same converter, the same answers
+    // A repository in the Hub's URL layout (the server's /hf/ mirror of tests/fixtures/models/).
+    await page.selectOption('#panel-classify-kind', 'hf');
+    await page.fill('#panel-classify-repo', 'fixtures/distilbert_seqcls');
+    await page.fill('#panel-classify-baseUrl', `${server.url}hf`);
+    await page.click('#panel-classify button.load');
+    await waitModel(page, 'classify');
+    let r = await runTab(page, 'classify');
+    assert.equal(r.state, 'done', r.error);
+    compare.classify(await read.classify(page), want);
+    // The same checkpoint's files picked from disk (vocab.txt, no tokenizer.json).
+    await page.selectOption('#panel-classify-kind', 'files');
+    const dir = `${ROOT}tests/fixtures/models/distilbert_seqcls/`;
+    await page.setInputFiles('#panel-classify-files', ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json'].map((f) => dir + f));
+    await page.evaluate(() => { document.querySelector('#panel-classify .results').replaceChildren(); });
+    await page.click('#panel-classify button.load');
+    await page.waitForFunction(() => /checkpoint files/.test(document.querySelector('#panel-classify .model-status').textContent)
+      || document.querySelector('#panel-classify .error').textContent);
+    assert.equal(await page.textContent('#panel-classify .error'), '');
+    r = await runTab(page, 'classify');
+    assert.equal(r.state, 'done', r.error);
+    compare.classify(await read.classify(page), want);
+    // The files were only lent to the API's cache for the load.
+    const left = await page.evaluate(async () => (await (await caches.open('edgebert-v1')).keys()).map((k) => k.url).filter((u) => u.includes('__dropped__')));
+    assert.deepEqual(left, []);
+    // An incomplete checkpoint names what is missing.
+    await page.setInputFiles('#panel-classify-files', [dir + 'config.json']);
+    await page.click('#panel-classify button.load');
+    await page.waitForFunction(() => document.querySelector('#panel-classify .error').textContent !== '');
+    assert.match(await page.textContent('#panel-classify .error'), /missing model\.safetensors, tokenizer\.json or vocab\.txt/);
+  }));
+
+  test('a reload with the network off still works (service worker + the API cache)', async () => {
+    // A server of its own: it is shut down for the offline part.
+    const own = await startServer({ port: 0, isolated: true });
+    try {
+      await withPage(browser, 'offline', async (page, context) => {
+        await page.goto(`${own.url}web/#search`);
+        await page.waitForFunction(() => document.querySelector('#offline-info').dataset.state === 'ready');
+        await waitModel(page, 'search');
+        await page.waitForFunction(() => !!navigator.serviceWorker.controller);
+        const query = await page.inputValue('#search-query');
+        const passages = await page.inputValue('#search-passages');
+        await own.close();
+        await context.setOffline(true);
+        const seen = own.requests.length;
+        await page.reload();
+        await waitModel(page, 'search');
+        assert.equal(own.requests.length, seen, 'nothing reached the server');
+        assert.match(await page.textContent('#panel-search .progress-text'), /from cache/);
+        assert.equal(await page.getAttribute('#build-info', 'data-build'), 'simd128-pthreads');
+        const r = await runTab(page, 'search');
+        assert.equal(r.state, 'done', r.error);
+        compare.search(await read.search(page), await ref.search(query, passages));
+      });
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('cross-origin isolated: the threaded build runs, and the page says why', () => withPage(browser, 'threads', async (page) => {
+    await page.goto(`${server.url}web/?autoload=0`);
+    await page.waitForFunction(() => document.querySelector('#build-info').dataset.build !== '');
+    assert.equal(await page.getAttribute('#build-info', 'data-build'), 'simd128-pthreads');
+    assert.match(await page.textContent('#build-info'), /^threaded build .*cross-origin isolated/);
+  }));
+});
