@@ -88,6 +88,20 @@ TEST(GemmU8, MatchesReferenceOnRandomShapes) {
   }
 }
 
+// Several threads split the weight rows into contiguous ranges of chunks; results must not change.
+// (In the single-threaded wasm build the setting is ignored and this checks the same path again.)
+TEST(GemmU8, MultiThreadedMatchesReference) {
+  for (int threads : {2, 3, 8}) {
+    GemmU8Scratch scratch;
+    scratch.set_max_threads(threads);
+    for (const auto& [m, n, k] :
+         std::vector<std::tuple<int, int, int>>{{7, 200, 768}, {33, 97, 130}, {5, 3, 40}, {16, 301, 1100}}) {
+      SCOPED_TRACE(testing::Message() << "threads=" << threads << " m=" << m << " n=" << n << " k=" << k);
+      ExpectMatchesReference(RandomProblem(m, n, k, 300 + threads), &scratch);
+    }
+  }
+}
+
 // 0 and 255 everywhere, with offsets of both signs: the largest raw products (255 * 255 summed over
 // k) and the largest corrections from the sums of each slice.
 TEST(GemmU8, ExtremeValuesWithOffsets) {

@@ -78,6 +78,20 @@ TEST(QLinear, MatchesReference) {
   }
 }
 
+TEST(QLinear, MultiThreadedEqualsSingleThreaded) {
+  std::mt19937 rng(8);
+  Layer l = MakeLayer(250, 300, true, &rng);
+  ASSERT_TRUE(PrepareQLinear(&l.w).ok());
+  const int m = 19;
+  const std::vector<float> x = MakeActivations(m, 300, &rng);
+  std::vector<float> one(static_cast<size_t>(m) * 250), two(one.size());
+  QLinearScratch s1, s2;
+  s2.max_threads = 2;
+  QLinear(x.data(), m, l.w, one.data(), &s1);
+  QLinear(x.data(), m, l.w, two.data(), &s2);
+  EXPECT_EQ(one, two);  // same integer products and the same fp32 expression per element
+}
+
 TEST(QLinear, OutputTracksFloatLinear) {
   // Not a check of the kernel (that is exact) but of the quantization scheme: y stays close to the
   // fp32 x W^T. Bound: per-element quantization steps are x_scale/2 and w_scale/2; the error of a dot

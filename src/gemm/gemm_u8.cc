@@ -22,6 +22,15 @@
 #include <emscripten/emscripten.h>
 #endif
 
+// EDGEBERT_THREADS comes from CMake: 1 natively and in the wasm pthreads build, 0 in the
+// single-threaded wasm build (which must not reference pthreads at all).
+#if defined(EDGEBERT_THREADS) && EDGEBERT_THREADS
+#define EB_GEMM_THREADS 1
+#include <gemmlowp/internal/multi_thread_gemm.h>
+#else
+#define EB_GEMM_THREADS 0
+#endif
+
 namespace edgebert {
 namespace {
 
@@ -101,10 +110,16 @@ struct PackedWeightsU8::Impl {
 
 struct GemmU8Scratch::Impl {
   gemmlowp::Allocator allocator;  // reserved and committed per call; keeps its storage between calls
+  int max_threads = 1;
+#if EB_GEMM_THREADS
+  gemmlowp::WorkersPool pool;  // gemmlowp's thread pool; the calling thread runs one task itself
+#endif
 };
 
 GemmU8Scratch::GemmU8Scratch() : impl_(new Impl) {}
 GemmU8Scratch::~GemmU8Scratch() = default;
+void GemmU8Scratch::set_max_threads(int n) { impl_->max_threads = std::max(1, n); }
+int GemmU8Scratch::max_threads() const { return EB_GEMM_THREADS ? impl_->max_threads : 1; }
 
 const char* GemmU8KernelName() { return TheKernel().Name(); }
 
@@ -155,22 +170,37 @@ size_t RunOffset(int l2_width, const gemmlowp::BlockParams& p, int start_width, 
   return static_cast<size_t>(l2_width) * start_depth + static_cast<size_t>(start_width) * run_depth;
 }
 
+#if EB_GEMM_THREADS
+// One gemmlowp task per thread: a contiguous range of row chunks with its own int32 block.
+template <typename ChunkFn>
+struct ChunkTask : gemmlowp::Task {
+  const ChunkFn* fn = nullptr;
+  int first = 0, last = 0;
+  int32_t* acc = nullptr;
+  void Run() override { (*fn)(first, last, acc); }
+};
+#endif
+
 // Runs the product over all m tokens and hands each finished block of rows [r0, r0 + rows) x all
 // tokens to `unpack`, with acc(c, r) at acc[c * acc_stride + r] (column-major, gemmlowp's packed
-// result layout) and the packed sums of each slice.
+// result layout) and the packed sums of each slice. With several threads, each takes a contiguous
+// range of row chunks (disjoint output columns of y); the packed activations are shared.
 template <typename Unpack>
-void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, gemmlowp::Allocator* allocator,
+void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scratch::Impl* scratch,
              const Unpack& unpack) {
   assert(m > 0);
+  gemmlowp::Allocator* allocator = &scratch->allocator;
   gemmlowp::BlockParams p = w.params;
   p.l2_cols = p.l1_cols = gemmlowp::RoundUp<Format::kCols>(m);
   const int chunk_rows = w.chunk_rows;
+  const int chunks = gemmlowp::CeilQuotient(p.l2_rows, chunk_rows);
+  const int threads = EB_GEMM_THREADS ? std::max(1, std::min(scratch->max_threads, chunks)) : 1;
+  const size_t acc_size = static_cast<size_t>(chunk_rows) * p.l2_cols;  // per thread
 
   PackedRhs packed_x(gemmlowp::Side::Rhs, allocator, p);
-  const gemmlowp::Allocator::Handle acc_handle =
-      allocator->Reserve<int32_t>(static_cast<size_t>(chunk_rows) * p.l2_cols);
+  const gemmlowp::Allocator::Handle acc_handle = allocator->Reserve<int32_t>(acc_size * threads);
   const size_t packed_x_size = static_cast<size_t>(p.l2_cols) * p.l2_depth;
-  gemmlowp::Allocator::Handle wide_handle;
+  gemmlowp::Allocator::Handle wide_handle{};
   if (kWidenRhs) wide_handle = allocator->Reserve<int16_t>(packed_x_size);
   allocator->Commit();
   int32_t* acc = allocator->GetPointer<int32_t>(acc_handle);
@@ -194,20 +224,39 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, gemmlowp::
     x_base = reinterpret_cast<const uint8_t*>(wide);
     x_value_bytes = sizeof(int16_t);
   }
-  for (int r0 = 0; r0 < p.l2_rows; r0 += chunk_rows) {
-    const int rows = std::min(chunk_rows, p.l2_rows - r0);
-    for (int d = 0; d < depth; d += p.l1_depth) {
-      const int ds = std::min(p.l1_depth, depth - d);
-      for (int c = 0; c < p.l2_cols; c += Format::kCols) {
-        const uint8_t* x_run = x_base + RunOffset(p.l2_cols, p, c, d) * x_value_bytes;
-        for (int r = 0; r < rows; r += Format::kRows) {
-          RunKernel(kernel, acc + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
-                    w.data + RunOffset(p.l2_rows, p, r0 + r, d), x_run, d, ds);
+  const auto run_chunks = [&](int first, int last, int32_t* block) {
+    for (int r0 = first * chunk_rows; r0 < std::min(last * chunk_rows, p.l2_rows); r0 += chunk_rows) {
+      const int rows = std::min(chunk_rows, p.l2_rows - r0);
+      for (int d = 0; d < depth; d += p.l1_depth) {
+        const int ds = std::min(p.l1_depth, depth - d);
+        for (int c = 0; c < p.l2_cols; c += Format::kCols) {
+          const uint8_t* x_run = x_base + RunOffset(p.l2_cols, p, c, d) * x_value_bytes;
+          for (int r = 0; r < rows; r += Format::kRows) {
+            RunKernel(kernel, block + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
+                      w.data + RunOffset(p.l2_rows, p, r0 + r, d), x_run, d, ds);
+          }
         }
       }
+      unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w_sums + r0, x_sums, m);
     }
-    unpack(r0, std::min(rows, w.n - r0), acc, chunk_rows, w_sums + r0, x_sums, m);
+  };
+#if EB_GEMM_THREADS
+  if (threads > 1) {
+    using Task = ChunkTask<decltype(run_chunks)>;
+    std::vector<Task> tasks(threads);
+    for (int t = 0; t < threads; ++t) {
+      tasks[t].fn = &run_chunks;
+      tasks[t].first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
+      tasks[t].last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
+      tasks[t].acc = acc + acc_size * t;
+    }
+    scratch->pool.Execute(threads, tasks.data());
+  } else {
+    run_chunks(0, chunks, acc);
   }
+#else
+  run_chunks(0, chunks, acc);
+#endif
   allocator->Decommit();
 }
 
@@ -272,7 +321,7 @@ void GemmU8ToInt32(const uint8_t* x, const int32_t* x_offset, int m, const Packe
                    int32_t w_offset, int32_t* out, GemmU8Scratch* scratch) {
   if (m <= 0) return;
   const UnpackToInt32 unpack{x_offset, w_offset, w.k(), w.n(), out};
-  RunGemm(x, m, w.impl(), &scratch->impl()->allocator, unpack);
+  RunGemm(x, m, w.impl(), scratch->impl(), unpack);
 }
 
 void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
@@ -280,7 +329,7 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
                       const float* bias, float* out, GemmU8Scratch* scratch) {
   if (m <= 0) return;
   const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out};
-  RunGemm(x, m, w.impl(), &scratch->impl()->allocator, unpack);
+  RunGemm(x, m, w.impl(), scratch->impl(), unpack);
 }
 
 namespace {
@@ -311,7 +360,7 @@ void WarmUpTiering() {
   for (size_t i = 0; i < x_f.size(); ++i) x_f[i] = static_cast<float>(i % 17) - 8.f;
   int32_t zero = 0;
   const auto packed = PackWeights(w.data(), kN, kK);
-  gemmlowp::Allocator allocator;
+  GemmU8Scratch::Impl scratch;
   const double start = emscripten_get_now();
   double first_round = -1;
   for (;;) {
@@ -320,9 +369,9 @@ void WarmUpTiering() {
       QuantizeRowU8Fast(x_f.data() + static_cast<size_t>(i) * kK, kK, x.data() + static_cast<size_t>(i) * kK,
                         &x_scale[i], &zero);
     }
-    RunGemm(x.data(), kM, *packed, &allocator,
+    RunGemm(x.data(), kM, *packed, &scratch,
             UnpackToInt32{x_offset.data(), 0, kK, kN, out_i.data()});
-    RunGemm(x.data(), kM, *packed, &allocator,
+    RunGemm(x.data(), kM, *packed, &scratch,
             UnpackDequantize{x_offset.data(), x_scale.data(), 0, w_scale.data(), nullptr, kK, kN,
                              out_f.data()});
     const double t1 = emscripten_get_now();

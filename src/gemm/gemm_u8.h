@@ -42,12 +42,17 @@ class PackedWeightsU8 {
   std::unique_ptr<Impl> impl_;
 };
 
-// Per-call working memory (packed activations, one int32 block), reused between calls so that the
-// hot path does not allocate once it has seen the largest m. Not thread-safe: one per thread.
+// Per-call working memory (packed activations, one int32 block per thread) and the thread pool,
+// reused between calls so that the hot path does not allocate once it has seen the largest m.
+// Not thread-safe: one per calling thread.
 class GemmU8Scratch {
  public:
   GemmU8Scratch();
   ~GemmU8Scratch();
+  // Threads a GEMM may use (the caller's thread included), default 1. Without thread support in the
+  // build (EDGEBERT_THREADS=0, the single-threaded wasm build) the GEMM always uses one.
+  void set_max_threads(int n);
+  int max_threads() const;
   struct Impl;
   Impl* impl() { return impl_.get(); }
 

@@ -59,6 +59,7 @@ void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearSc
     scratch->x_offset[i] = -scratch->x_zero[i];
   }
   if (!scratch->gemm) scratch->gemm = std::make_shared<GemmU8Scratch>();
+  scratch->gemm->set_max_threads(scratch->max_threads);
   GemmU8Dequantize(scratch->x_q.data(), scratch->x_offset.data(), scratch->x_scale.data(), m,
                    *packed, -kWeightShift, w.scale, w.bias, y, scratch->gemm.get());
 }

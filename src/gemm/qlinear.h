@@ -50,6 +50,7 @@ struct QLinearScratch {
   std::vector<int32_t> acc;        // unused by the gemmlowp path (kept for compatibility)
   std::vector<int32_t> x_offset;   // (m) = -x_zero, gemmlowp's per-column rhs offset
   std::shared_ptr<GemmU8Scratch> gemm;  // packed activations and int32 block, made on first use
+  int max_threads = 1;  // threads QLinear may use, the caller's included (1 without thread support)
 };
 void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
 
