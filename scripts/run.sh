@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# run.sh: the main job. Sets up, builds, and runs edgebert's command-line tool.
-# Until the demo page lands this is the CLI; arguments go to it (default: `version`).
+# run.sh: the main job: the demo page. Sets up, builds the wasm engine and the native converter,
+# packs the demo models and serves the page on http://127.0.0.1:8080/web/ (see scripts/demo.sh;
+# arguments go to it: --port N, --single-thread, --models-only).
+# The command-line tool stays available as build/native/edgebert (version, convert).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/setup.sh"
-bash "$ROOT/scripts/build.sh" native > "$ROOT/build/native.build.log" 2>&1 || { tail -40 "$ROOT/build/native.build.log"; exit 1; }
-if [ "$#" -eq 0 ]; then set -- version; fi
-exec "$ROOT/build/native/edgebert" "$@"
+exec bash "$ROOT/scripts/demo.sh" "$@"

@@ -235,7 +235,7 @@ class Panel {
       this.progress.max = 1;
       this.progress.value = 1;
       this.progressText.textContent = `${fmtBytes(size)}${cached ? ' from cache' : ''}`;
-      this.status.textContent = `${chosen.label}: ${info.architecture}, ${info.num_layers} layers, hidden ${info.hidden_size}, ` +
+      this.status.textContent = `${chosen.label}: ${info.architecture}, ${info.num_layers} layer${info.num_layers === 1 ? '' : 's'}, hidden ${info.hidden_size}, ` +
         `${info.quantization}; loaded in ${fmtMs(ms)}.`;
       this.status.dataset.loadMs = ms.toFixed(1);
       this.warning.hidden = !chosen.random;
@@ -422,8 +422,8 @@ async function showBuild() {
     const threaded = info.build === 'simd128-pthreads';
     dd.dataset.build = info.build;
     dd.dataset.threads = String(info.threads);
-    dd.textContent = `${threaded ? 'threaded' : 'single-thread'} build (${info.build}${info.threads ? `, ${info.threads} thread${info.threads > 1 ? 's' : ''}` : ''}, ` +
-      `v${info.version}): ${info.threadsReason}`;
+    const count = !threaded ? '' : info.threads ? `, the engine reports ${info.threads} thread${info.threads > 1 ? 's' : ''}` : '';
+    dd.textContent = `${threaded ? 'threaded' : 'single-thread'} build (${info.build}${count}, v${info.version}): ${info.threadsReason}`;
   } catch (err) {
     dd.dataset.build = 'error';
     dd.textContent = `the engine did not start: ${errorText(err)}`;

@@ -216,6 +216,12 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
         const r = await runTab(page, 'search');
         assert.equal(r.state, 'done', r.error);
         compare.search(await read.search(page), await ref.search(query, passages));
+        // The shell cache holds the page and the runtime, not the models (the API's cache has those).
+        const shell = await page.evaluate(async () => (await (await caches.open('edgebert-demo-shell-v1')).keys()).map((k) => new URL(k.url).pathname));
+        assert.ok(shell.includes('/build/wasm/wasm/edgebert-threads.wasm') && shell.includes('/web/app.mjs'), shell.join(' '));
+        assert.deepEqual(shell.filter((u) => /\.(ebm|safetensors)$/.test(u)), []);
+        const models = await page.evaluate(async () => (await (await caches.open('edgebert-v1')).keys()).map((k) => new URL(k.url).pathname));
+        assert.deepEqual(models, ['/build/demo/models/all-MiniLM-L6-v2.ebm']);
       });
     } finally {
       await own.close();
