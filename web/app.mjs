@@ -202,9 +202,12 @@ class Panel {
 
   async load() {
     const seq = ++this.loadSeq;
+    // A newer choice cancels the download still running for the previous one.
+    if (this.loading) this.loading.abort();
+    const controller = new AbortController();
+    this.loading = controller;
     this.error.textContent = '';
     this.section.dataset.model = 'loading';
-    this.loadButton.disabled = true;
     this.progress.removeAttribute('value');  // indeterminate until the sizes are known
     this.progressText.textContent = 'starting…';
     this.status.textContent = 'Loading…';
@@ -214,6 +217,7 @@ class Panel {
       chosen = await this.chosenSource();
       const pipe = await pipeline(this.task, chosen.source, {
         threads: THREADS,
+        signal: controller.signal,
         onProgress: (p) => {
           if (seq !== this.loadSeq) return;
           const { loaded, total } = p.overall;
@@ -250,7 +254,7 @@ class Panel {
       this.section.dataset.model = this.pipe ? 'ready' : 'error';
     } finally {
       if (chosen && chosen.cleanup) await chosen.cleanup();
-      if (seq === this.loadSeq) this.loadButton.disabled = false;
+      if (seq === this.loadSeq) this.loading = null;
     }
   }
 

@@ -139,7 +139,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
   test('a corrupt model file shows a clear error, and the next valid load and request work', () => withPage(browser, 'corrupt', async (page) => {
     await page.goto(`${server.url}web/?autoload=0`);
     await page.selectOption('#panel-classify-kind', 'url');
-    for (const [file, pattern] of [['truncated.ebm', /CorruptData/], ['not-a-model.ebm', /CorruptData|Unsupported/], ['missing.ebm', /HttpError: .*404/]]) {
+    for (const [file, pattern] of [['truncated.ebm', /CorruptData: .*truncated/], ['not-a-model.ebm', /CorruptData: .*not an edgebert packed model/], ['missing.ebm', /HttpError: .*404/]]) {
       await page.fill('#panel-classify-url', `${server.url}test-models/${file}`);
       await page.click('#panel-classify button.load');
       await page.waitForFunction(() => document.querySelector('#panel-classify').dataset.model === 'error');
@@ -181,6 +181,23 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     await page.waitForFunction(() => /checkpoint files/.test(document.querySelector('#panel-classify .model-status').textContent)
       || document.querySelector('#panel-classify .error').textContent);
     assert.equal(await page.textContent('#panel-classify .error'), '');
+    r = await runTab(page, 'classify');
+    assert.equal(r.state, 'done', r.error);
+    compare.classify(await read.classify(page), want);
+    // Dropped onto the panel (a real drop event with File objects): it switches to files and loads.
+    await page.selectOption('#panel-classify-kind', 'demo');
+    await page.evaluate(() => { document.querySelector('#panel-classify').dataset.model = ''; });
+    await page.evaluate(async (base) => {
+      const dt = new DataTransfer();
+      for (const name of ['config.json', 'model.safetensors', 'vocab.txt']) {
+        const bytes = await (await fetch(`${base}hf/fixtures/distilbert_seqcls/resolve/main/${name}`)).arrayBuffer();
+        dt.items.add(new File([bytes], name));
+      }
+      document.querySelector('#panel-classify').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, server.url);
+    await waitModel(page, 'classify');
+    assert.equal(await page.inputValue('#panel-classify-kind'), 'files');
+    assert.match(await page.textContent('#panel-classify .picked'), /config\.json .*model\.safetensors .*vocab\.txt/);
     r = await runTab(page, 'classify');
     assert.equal(r.state, 'done', r.error);
     compare.classify(await read.classify(page), want);
