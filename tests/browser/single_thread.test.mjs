@@ -47,6 +47,8 @@ else describe('demo page in Chromium (not isolated: single-thread build)', () =>
     const r = await runTab(page, 'ner');
     assert.equal(r.state, 'done', r.error);
     for (const tab of ['ner', 'classify', 'qa', 'search']) {
+      const box = await page.locator(`#tab-${tab}`).boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= 375, `tab ${tab} is on screen: ${JSON.stringify(box)}`);
       await page.click(`#tab-${tab}`);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 375, `${tab}: the page is ${width} px wide at a 375 px viewport`);
