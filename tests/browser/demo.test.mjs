@@ -100,6 +100,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     await page.evaluate(() => {
       const bar = document.querySelector('#panel-search progress');
       window.barLog = [];
+      // Each progress event arrives in its own task, so each callback sees one event's values.
       new MutationObserver(() => window.barLog.push([bar.hasAttribute('value') ? bar.value : null, bar.max])).observe(bar, { attributes: true });
     });
     await page.click('#panel-search button.load');
@@ -130,9 +131,11 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     assert.ok(r.ms >= 300, `the request must be long for this test to mean anything (took ${r.ms} ms)`);
     const gaps = ticks.slice(1).map((t, i) => t - ticks[i]);
     const worst = Math.max(...gaps);
-    // A 10 ms timer on a free main thread; 250 ms allows for a loaded 2-core machine, while the
-    // engine on the main thread would block it for the whole request (r.ms).
-    assert.ok(worst < 250, `longest gap between ticks ${worst.toFixed(0)} ms during a ${r.ms.toFixed(0)} ms request`);
+    // A 10 ms timer on a free main thread; up to 400 ms allows for a loaded 2-core machine, while
+    // the engine on the main thread would block it for the whole request (r.ms, >= 300 ms; the
+    // bound is at most a third of it so a blocked thread always fails).
+    const bound = Math.min(400, r.ms / 3);
+    assert.ok(worst < bound, `longest gap between ticks ${worst.toFixed(0)} ms during a ${r.ms.toFixed(0)} ms request (bound ${bound.toFixed(0)} ms)`);
     assert.ok(ticks.length >= r.ms / 50, `${ticks.length} ticks during ${r.ms.toFixed(0)} ms`);
   }));
 
