@@ -71,9 +71,9 @@ EB_KERNEL_CALL void RunKernel(const gemmlowp::KernelBase& kernel, int32_t* dst, 
   kernel.Run(dst, 1, dst_col_stride, lhs, rhs, start_depth, depth);
 }
 
-// Depth per kernel run ("l1 depth"). Whole depth up to 1024, else equal blocks of at most 1024:
-// a run then reads <= 8 KB of lhs and 4 KB of rhs (8x4 kernel), and the int32 result is revisited
-// only ceil(k / 1024) times.
+// Depth per kernel run ("l1 depth"). Whole depth up to 1024, else equal blocks of at most 1024: a
+// run then reads at most kRows x 1024 weight bytes and kCols x 1024 activation values, and the int32
+// result is revisited only ceil(k / 1024) times.
 int ChooseL1Depth(int k) {
   constexpr int kMaxL1Depth = 1024;
   const int blocks = gemmlowp::CeilQuotient(k, kMaxL1Depth);

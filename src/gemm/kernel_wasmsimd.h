@@ -6,12 +6,15 @@
 // afterwards from the sums of each slice, so a kernel computes raw products of the packed uint8
 // values: dst(r, c) (+)= sum_d lhs(r, d) * rhs(c, d), exact in int32.
 //
-// Technique ("dot16x2", the idea behind XNNPACK's wasmsimd dot16x2 kernels, written from scratch):
-// both operands use gemmlowp's 4x2 WidthMajor cells, i.e. for each pair of depth levels a cell holds
-// 4 widths x 2 depths = 8 bytes [w0d0 w0d1 w1d0 w1d1 w2d0 w2d1 w3d0 w3d1]. Zero-extended to i16x8
-// (uint8 0..255 fits in int16), i32x4.dot_i16x8_s (pmaddwd on x86) multiplies it by the depth pair
-// of one rhs column splatted to all four lanes and adds adjacent products: four int32 partial sums
-// for four lhs rows. |a*b + c*d| <= 2*255*255 = 130050, so nothing saturates or wraps.
+// Both kernels widen uint8 to int16 (0..255 fits) and multiply with i32x4.dot_i16x8_s (pmaddwd on
+// x86), which adds adjacent products: |a*b + c*d| <= 2*255*255 = 130050, nothing saturates or wraps.
+//  - WasmSimd128_Kernel8x4Depth2 ("dot16x2", the idea behind XNNPACK's wasmsimd dot16x2 kernels,
+//    written from scratch): gemmlowp's 4x2 WidthMajor cells, [w0d0 w0d1 w1d0 w1d1 ...] per depth
+//    pair, times one rhs column's depth pair splatted to all lanes. A strict gemmlowp kernel: runs
+//    under gemmlowp's own drivers (tested there).
+//  - WasmSimd128_Kernel2x4Depth8WideRhs (the one gemm_u8.cc uses): 8-deep cells, one accumulator
+//    per output, lanes reduced per run, and an rhs that our driver widens to int16 after gemmlowp
+//    packed it, which saves the SIMD ALU slots of extends and splats (bench/README.md has numbers).
 //
 // Each Run() is a short function that gemmlowp re-enters for every (rows x cols x l1 depth) block;
 // that matters on V8, which compiles a function first with its baseline compiler and swaps in the
