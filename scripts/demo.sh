@@ -66,8 +66,8 @@ if [ -f "$MINILM/model.safetensors" ]; then
 else
   echo "demo: $MINILM/model.safetensors is missing (scripts/setup.sh fetches it); no semantic search model" >&2
 fi
-for spec in "distilbert_seqcls|text-classification|DistilBERT sentiment, 3 labels" \
-            "bert_tokcls_relu|token-classification|BERT token classifier (B-ORG/I-ORG)" \
+for spec in "distilbert_seqcls|text-classification|DistilBERT sequence classifier" \
+            "bert_tokcls_relu|token-classification|BERT token classifier" \
             "distilbert_qa|question-answering|DistilBERT extractive QA"; do
   IFS='|' read -r name task title <<< "$spec"
   convert "$(fixture_dir "$name")" "$name"

@@ -240,7 +240,8 @@ class Panel {
       this.progress.value = 1;
       this.progressText.textContent = `${fmtBytes(size)}${cached ? ' from cache' : ''}`;
       this.status.textContent = `${chosen.label}: ${info.architecture}, ${info.num_layers} layer${info.num_layers === 1 ? '' : 's'}, hidden ${info.hidden_size}, ` +
-        `${info.quantization}; loaded in ${fmtMs(ms)}.`;
+        `${info.quantization}${this.task === 'text-classification' || this.task === 'token-classification' ? `; labels ${Object.values(info.labels || {}).join(', ')}` : ''}; ` +
+        `loaded in ${fmtMs(ms)}.`;
       this.status.dataset.loadMs = ms.toFixed(1);
       this.warning.hidden = !chosen.random;
       this.section.dataset.model = 'ready';

@@ -5,10 +5,10 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { startServer } from '../../web/serve.mjs';
-import { ROOT, MODELS_DIR, skipReason, launchBrowser, withPage, waitModel, openTab, runTab, read } from './harness.mjs';
+import { MODELS_DIR, demoSourceDir, skipReason, launchBrowser, withPage, waitModel, openTab, runTab, read } from './harness.mjs';
 import { NodeReference, compare, expectBuild } from './expected.mjs';
 
 const reason = await skipReason();
@@ -28,7 +28,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     writeFileSync(join(scratch, 'not-a-model.ebm'), Buffer.from('this is not an edgebert model\n'.repeat(10)));
     [browser, server] = await Promise.all([
       launchBrowser(),
-      startServer({ port: 0, isolated: true, hfDir: `${ROOT}tests/fixtures/models`, extraMounts: { '/test-models/': scratch } }),
+      startServer({ port: 0, isolated: true, hfDir: dirname(demoSourceDir('distilbert_seqcls')), extraMounts: { '/test-models/': scratch } }),
     ]);
     ref = new NodeReference();
     expectBuild('simd128-pthreads');
@@ -166,7 +166,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     await page.goto(`${server.url}web/?autoload=0`);
     const text = await page.inputValue('#classify-text');
     const want = await ref.classify(text);  // the CLI-packed .ebm: the same converter, the same answers
-    // A repository in the Hub's URL layout (the server's /hf/ mirror of tests/fixtures/models/).
+    // A repository in the Hub's URL layout (the server's /hf/ mirror of the fixture folder the demo model was packed from).
     await page.selectOption('#panel-classify-kind', 'hf');
     await page.fill('#panel-classify-repo', 'fixtures/distilbert_seqcls');
     await page.fill('#panel-classify-baseUrl', `${server.url}hf`);
@@ -177,7 +177,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     compare.classify(await read.classify(page), want);
     // The same checkpoint's files picked from disk (vocab.txt, no tokenizer.json).
     await page.selectOption('#panel-classify-kind', 'files');
-    const dir = `${ROOT}tests/fixtures/models/distilbert_seqcls/`;
+    const dir = demoSourceDir('distilbert_seqcls');
     await page.setInputFiles('#panel-classify-files', ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json'].map((f) => dir + f));
     await page.evaluate(() => { document.querySelector('#panel-classify .results').replaceChildren(); });
     await page.click('#panel-classify button.load');

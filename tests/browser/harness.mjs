@@ -13,6 +13,12 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
   '--no-first-run', '--disable-quic', '--disable-sync'];
 export const DEMO_MODELS = ['distilbert_seqcls', 'bert_tokcls_relu', 'distilbert_qa', 'all-MiniLM-L6-v2'];
 
+/** The checkpoint scripts/demo.sh packs for a demo model: the bigger-context pipeline fixture when present. */
+export function demoSourceDir(name) {
+  const big = `${ROOT}tests/fixtures/pipelines/models/${name}/`;
+  return existsSync(`${big}config.json`) ? big : `${ROOT}tests/fixtures/models/${name}/`;
+}
+
 /** Why the browser tests cannot run here, or null. */
 export async function skipReason() {
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set EDGEBERT_CHROMIUM)`;
