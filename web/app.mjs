@@ -277,7 +277,7 @@ class Panel {
       const t0 = performance.now();
       const rendered = await RENDER[this.task](this.pipe, this.form);
       const ms = performance.now() - t0;
-      this.timing.textContent = `${fmtMs(ms)}`;
+      this.timing.textContent = `answered in ${fmtMs(ms)}`;
       this.timing.dataset.ms = ms.toFixed(2);
       this.results.replaceChildren(...rendered);
       this.results.dataset.state = 'done';
