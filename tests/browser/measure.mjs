@@ -6,7 +6,7 @@
 //
 //   scripts/demo.sh --models-only && node tests/browser/measure.mjs [--runs N]
 import { startServer } from '../../web/serve.mjs';
-import { skipReason, launchBrowser, waitModel, runTab } from './harness.mjs';
+import { TASK_OF_TAB, demoModel, skipReason, launchBrowser, waitModel, runTab } from './harness.mjs';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
@@ -16,12 +16,12 @@ if (reason) {
   process.exit(1);
 }
 
-const TABS = {
-  classify: 'distilbert_seqcls (random, 1 layer, hidden 40): 1 sentence',
-  ner: 'bert_tokcls_relu (random, 2 layers, hidden 32): 1 sentence',
-  qa: 'distilbert_qa (random, 2 layers, hidden 16): question + 1 sentence',
-  search: 'all-MiniLM-L6-v2 (6 layers, hidden 384): query + 5 passages = 6 embeddings',
-};
+// What each tab sends (the page's default inputs).
+const INPUT = { classify: '1 sentence', ner: '1 sentence', qa: 'question + 1 sentence', search: 'query + 5 passages = 6 embeddings' };
+const TABS = Object.fromEntries(Object.entries(INPUT).map(([tab, input]) => {
+  const m = demoModel(TASK_OF_TAB[tab]);
+  return [tab, `${m.id}${m.random ? ' (random)' : ''}: ${input}`];
+}));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
 const browser = await launchBrowser();
