@@ -200,6 +200,15 @@ Result<Tokenizer> MakeTokenizer(const std::function<const std::string_view*(std:
 
 Result<std::unique_ptr<Engine>> Engine::FromPacked(const uint8_t* data, size_t size, const EngineOptions& options) {
   EB_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadPackedModel(data, size));
+  return FromPackedModel(std::move(model), options);
+}
+
+Result<std::unique_ptr<Engine>> Engine::FromPackedInPlace(uint8_t* data, size_t size, const EngineOptions& options) {
+  EB_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadPackedModelInPlace(data, size));
+  return FromPackedModel(std::move(model), options);
+}
+
+Result<std::unique_ptr<Engine>> Engine::FromPackedModel(std::unique_ptr<Model> model, const EngineOptions& options) {
   const Model* m = model.get();
   EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer([m](std::string_view name) { return m->FindFile(name); }));
   return Finish(std::move(model), std::move(tokenizer), options);
@@ -543,7 +552,9 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
   const size_t context_room = room - qenc.size();
   if (!req.Find("doc_stride") || req.Find("doc_stride")->is_null()) {
     // The default adapts to short models; a stride the caller chose is checked as given.
-    doc_stride = std::min<int>(doc_stride, static_cast<int>(context_room) - 1);
+    // Half the context room, as transformers' default is half of max_seq_len: windows advance by
+    // about half a window instead of one token at a time.
+    doc_stride = std::min<int>(doc_stride, static_cast<int>(context_room) / 2);
   }
   if (static_cast<size_t>(doc_stride) >= context_room) {
     return InvalidArgument("option 'doc_stride' (" + std::to_string(doc_stride) +
