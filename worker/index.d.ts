@@ -32,11 +32,24 @@ export interface RepoSource {
   baseUrl?: string;
 }
 
+/** A checkpoint's files (e.g. dropped on a page), converted in the worker like a repository. */
+export interface FilesSource {
+  files: {
+    'config.json': Blob | ArrayBuffer | ArrayBufferView;
+    'model.safetensors': Blob | ArrayBuffer | ArrayBufferView;
+    'tokenizer.json'?: Blob | ArrayBuffer | ArrayBufferView;
+    'vocab.txt'?: Blob | ArrayBuffer | ArrayBufferView;
+    'tokenizer_config.json'?: Blob | ArrayBuffer | ArrayBufferView;
+    'special_tokens_map.json'?: Blob | ArrayBuffer | ArrayBufferView;
+  };
+}
+
 export type ModelSource =
   | string                          // URL or path of a packed .ebm, or 'hf:org/name[@revision]'
   | URL
   | { url: string | URL; sha256?: string }
   | RepoSource
+  | FilesSource
   | Blob
   | ArrayBuffer
   | ArrayBufferView;

@@ -62,7 +62,7 @@ export function createService(inlineOptions = {}) {
       const eng = needEngine();
       const source = msg.source;
       const label = sourceLabel(source);
-      const isRepo = source.kind === 'hf';
+      const isRepo = source.kind === 'hf' || source.kind === 'hf-files';
       // Fail before downloading anything when this build cannot use the files.
       eng.require(isRepo ? ['eb_convert_hf', ...MODEL_ABI] : MODEL_ABI, `load ${label}`);
       const o = msg.options || {};

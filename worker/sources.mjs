@@ -16,6 +16,9 @@ const isNode = () => typeof process === 'object' && !!process.versions && !!proc
  *   '/path/m.ebm' | 'file:' URL (Node)                   -> {kind: 'path', path}
  *   Blob | File                                          -> {kind: 'blob', blob, name}
  *   ArrayBuffer | TypedArray (packed model bytes)        -> {kind: 'bytes', bytes}
+ *   {files: {'config.json': Blob|bytes, ...}}            -> {kind: 'hf-files', files} (a checkpoint's
+ *     files, e.g. dropped on a page: config.json, model.safetensors, tokenizer.json or vocab.txt,
+ *     optionally tokenizer_config.json and special_tokens_map.json; converted in the worker)
  */
 export function describeSource(source) {
   if (typeof source === 'string') {
@@ -34,6 +37,7 @@ export function describeSource(source) {
   if (source instanceof ArrayBuffer) return { kind: 'bytes', bytes: new Uint8Array(source) };
   if (ArrayBuffer.isView(source)) return { kind: 'bytes', bytes: new Uint8Array(source.buffer, source.byteOffset, source.byteLength) };
   if (source && typeof source === 'object') {
+    if (source.files && typeof source.files === 'object') return hfFilesSource(source.files);
     if (typeof source.repo === 'string') {
       return hfSource(source.repo, source.revision, source.baseUrl);
     }
@@ -49,6 +53,25 @@ export function describeSource(source) {
   throw new EdgebertError('InvalidArgument',
     'source must be a URL or path of a packed .ebm model, a File/Blob, packed model bytes, ' +
     `'hf:org/name@revision' or { repo, revision?, baseUrl? }; got ${describeValue(source)}`);
+}
+
+const HF_FILE_NAMES = ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+function hfFilesSource(files) {
+  const out = {};
+  for (const [name, value] of Object.entries(files)) {
+    if (!HF_FILE_NAMES.includes(name)) {
+      throw new EdgebertError('InvalidArgument', `unexpected checkpoint file ${JSON.stringify(name)}; expected ${HF_FILE_NAMES.join(', ')}`);
+    }
+    if (typeof Blob !== 'undefined' && value instanceof Blob) out[name] = value;
+    else if (value instanceof ArrayBuffer) out[name] = new Uint8Array(value);
+    else if (ArrayBuffer.isView(value)) out[name] = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    else throw new EdgebertError('InvalidArgument', `checkpoint file ${name} must be a Blob/File or bytes, got ${describeValue(value)}`);
+  }
+  const missing = ['config.json', 'model.safetensors'].filter((n) => !out[n]);
+  if (!out['tokenizer.json'] && !out['vocab.txt']) missing.push('tokenizer.json or vocab.txt');
+  if (missing.length) throw new EdgebertError('InvalidArgument', `the checkpoint files lack ${missing.join(', ')}`);
+  return { kind: 'hf-files', files: out };
 }
 
 function parseHfString(s) {
@@ -77,6 +100,7 @@ export function sourceLabel(d) {
     case 'url': return d.url;
     case 'path': return d.path;
     case 'blob': return `Blob ${d.name}`;
+    case 'hf-files': return `checkpoint files (${Object.keys(d.files).join(', ')})`;
     default: return 'model bytes';
   }
 }
@@ -95,6 +119,13 @@ export function fileSpecs(d) {
       return [{ name: d.name, open: async () => ({ size: d.blob.size, chunks: streamChunks(d.blob.stream()) }) }];
     case 'bytes':
       return [{ name: 'model.ebm', open: async () => ({ size: d.bytes.byteLength, chunks: (async function* one() { yield d.bytes; })() }) }];
+    case 'hf-files':
+      return Object.entries(d.files).map(([name, v]) => ({
+        name,
+        open: async () => (typeof Blob !== 'undefined' && v instanceof Blob
+          ? { size: v.size, chunks: streamChunks(v.stream()) }
+          : { size: v.byteLength, chunks: (async function* one() { yield v; })() }),
+      }));
     case 'hf': {
       const f = (name, extra) => ({ name, url: hfFileUrl(d, name), ...extra });
       return [

@@ -65,6 +65,28 @@ else describe('real engine, end to end', () => {
     assert.ok(runtime.info.abi);
   });
 
+  test('a checkpoint given as files (Blobs and bytes) gives the same results as the repository', async () => {
+    const dir = new URL('distilbert_seqcls/', MODELS);
+    const files = {
+      'config.json': new Blob([await readFile(new URL('config.json', dir))]),
+      'model.safetensors': await readFile(new URL('model.safetensors', dir)),
+      'vocab.txt': new Blob([await readFile(new URL('vocab.txt', dir))]),
+      'tokenizer_config.json': await readFile(new URL('tokenizer_config.json', dir)),
+    };
+    const fromFiles = await pipeline('text-classification', { files }, { runtime });
+    const fromRepo = await pipeline('text-classification', repo('distilbert_seqcls'), { runtime, cache: false });
+    try {
+      for (const text of ['good', 'Köln ist schön 😀']) {
+        assert.deepEqual(await fromFiles(text, { topK: null }), await fromRepo(text, { topK: null }));
+      }
+    } finally {
+      await fromFiles.dispose();
+      await fromRepo.dispose();
+    }
+    await assert.rejects(pipeline('text-classification', { files: { 'config.json': files['config.json'] } }, { runtime }),
+      /lack model\.safetensors, tokenizer\.json or vocab\.txt/);
+  });
+
   test('text-classification: labels from config.json, softmax scores, functionToApply and topK', async () => {
     const cfg = await config('distilbert_seqcls');
     const clf = await pipeline('sentiment-analysis', repo('distilbert_seqcls'), { runtime, cache: false });
