@@ -44,7 +44,7 @@ using testing::ReadJsonFixture;
 constexpr double kScoreTolerance = 1e-4;
 
 // At most this many requests may be skipped as known, documented differences from transformers.
-constexpr int kMaxSkipped = 8;
+constexpr int kMaxSkipped = 3;
 
 // ---- checkpoints ---------------------------------------------------------------------------------
 
