@@ -122,6 +122,46 @@ TEST(GemmU8, ExtremeValuesWithOffsets) {
   }
 }
 
+// Our packer writes gemmlowp's layout for this build's kernel format byte for byte (data and sums),
+// around the kernel width (12 natively, 2 in wasm), the register depth (16) and the l1 depth blocks.
+TEST(GemmU8, PackingMatchesGemmlowpPackLhs) {
+  std::mt19937 rng(77);
+  std::uniform_int_distribution<int> byte(0, 255);
+  const std::vector<std::pair<int, int>> shapes = {{1, 1},   {2, 16},   {3, 17},  {11, 31}, {12, 32},
+                                                   {13, 33}, {25, 1},   {7, 1025}, {5, 2049}, {40, 1100},
+                                                   {24, 768}, {97, 300}};
+  for (const auto& [n, k] : shapes) {
+    std::vector<uint8_t> w(static_cast<size_t>(n) * k);
+    for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
+    EXPECT_TRUE(PackingMatchesGemmlowpForTest(w.data(), n, k)) << "n=" << n << " k=" << k;
+  }
+}
+
+// PackInto (caller's storage) computes what Pack does, and every column reads back exactly.
+TEST(GemmU8, PackIntoAndColumnsReadBack) {
+  GemmU8Scratch scratch;
+  for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{{3, 13, 33}, {5, 25, 1025}, {2, 1, 7}}) {
+    SCOPED_TRACE(testing::Message() << "m=" << m << " n=" << n << " k=" << k);
+    const Problem p = RandomProblem(m, n, k, 900 + n);
+    const size_t bytes = PackedWeightsU8::PackedBytes(n, k);
+    ASSERT_GE(bytes, static_cast<size_t>(n) * k + 4 * static_cast<size_t>(n));
+    std::vector<uint32_t> storage(bytes / 4 + 1, 0xdeadbeef);  // 4-byte aligned, not zeroed
+    auto into = PackedWeightsU8::PackInto(p.w.data(), n, k, reinterpret_cast<uint8_t*>(storage.data()));
+    auto owned = PackedWeightsU8::Pack(p.w.data(), n, k);
+    EXPECT_EQ(storage.back(), 0xdeadbeef) << "PackInto wrote beyond PackedBytes";
+    std::vector<int32_t> a(static_cast<size_t>(m) * n), b(a.size());
+    GemmU8ToInt32(p.x.data(), p.x_offset.data(), m, *into, p.w_offset, a.data(), &scratch);
+    GemmU8ToInt32(p.x.data(), p.x_offset.data(), m, *owned, p.w_offset, b.data(), &scratch);
+    EXPECT_EQ(a, b);
+    std::vector<float> ones(n, 1.f), col(n);
+    for (int d = 0; d < k; ++d) {
+      into->DequantizeColumn(d, -128, ones.data(), col.data());
+      for (int r = 0; r < n; ++r)
+        ASSERT_EQ(col[r], static_cast<float>(int{p.w[static_cast<size_t>(r) * k + d]} - 128)) << r << ", " << d;
+    }
+  }
+}
+
 TEST(GemmU8, DequantizeAppliesScalesAndBiasInOrder) {
   GemmU8Scratch scratch;
   const Problem p = RandomProblem(5, 19, 77, 3);

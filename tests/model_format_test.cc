@@ -324,7 +324,7 @@ TEST(ModelPacked, SpecificErrors) {
   bad[0] = 'X';
   EXPECT_EQ(load(bad).code(), StatusCode::kCorruptData);
   bad = good;
-  bad[8] = 2;
+  bad[8] = 3;
   EXPECT_EQ(load(bad).code(), StatusCode::kUnsupported);
   EXPECT_EQ(load(good.substr(0, good.size() - 64)).code(), StatusCode::kCorruptData);
   EXPECT_EQ(load(good.substr(0, 20)).code(), StatusCode::kCorruptData);

@@ -6,6 +6,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -147,6 +148,55 @@ TEST(QLinear, FastQuantizerMatchesQuantizeRowU8) {
       EXPECT_EQ(q_fast, q_ref) << "k=" << k << " variant " << variant;
     }
   }
+}
+
+// Packing in place (over the int8 weights, in a room of QLinearRoomBytes) gives the same outputs,
+// bit for bit, as packing a copy; the columns read back are the int8 values times their scales.
+TEST(QLinear, PrepareInPlaceEqualsCopy) {
+  std::mt19937 rng(11);
+  QLinearScratch scratch;
+  for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{{7, 9, 33}, {16, 64, 768}, {3, 100, 1030}, {2, 1, 1}}) {
+    SCOPED_TRACE(testing::Message() << "m=" << m << " n=" << n << " k=" << k);
+    Layer l = MakeLayer(n, k, true, &rng);
+    QLinearWeights copy = l.w;
+    ASSERT_TRUE(PrepareQLinear(&copy).ok());
+    std::vector<uint32_t> room(QLinearRoomBytes(n, k) / 4 + 1);
+    auto* r = reinterpret_cast<uint8_t*>(room.data());
+    std::memcpy(r, l.weight.data(), l.weight.size());
+    QLinearWeights inplace = l.w;
+    inplace.weight = reinterpret_cast<const int8_t*>(r);
+    ASSERT_TRUE(PrepareQLinearInPlace(&inplace, r, QLinearRoomBytes(n, k)).ok());
+    EXPECT_EQ(inplace.weight, nullptr);
+    const std::vector<float> x = MakeActivations(m, k, &rng);
+    std::vector<float> a(static_cast<size_t>(m) * n), b(a.size());
+    QLinear(x.data(), m, copy, a.data(), &scratch);
+    QLinear(x.data(), m, inplace, b.data(), &scratch);
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
+    std::vector<float> col(n);
+    for (int d = 0; d < k; ++d) {
+      QLinearDequantizedColumn(inplace, d, col.data());
+      for (int j = 0; j < n; ++j) ASSERT_EQ(col[j], l.scale[j] * static_cast<float>(l.weight[static_cast<size_t>(j) * k + d]));
+    }
+  }
+}
+
+TEST(QLinear, PrepareInPlaceRejectsASmallRoomWithoutWriting) {
+  std::mt19937 rng(12);
+  Layer l = MakeLayer(13, 40, false, &rng);
+  std::vector<uint32_t> room(QLinearRoomBytes(13, 40) / 4 + 1);
+  auto* r = reinterpret_cast<uint8_t*>(room.data());
+  std::memcpy(r, l.weight.data(), l.weight.size());
+  const std::vector<uint32_t> before = room;
+  QLinearWeights w = l.w;
+  w.weight = reinterpret_cast<const int8_t*>(r);
+  Status st = PrepareQLinearInPlace(&w, r, QLinearPackedBytes(13, 40) - 1);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("needs"), std::string::npos) << st.message();
+  EXPECT_EQ(room, before);
+  EXPECT_EQ(w.prepared, nullptr);
+  w.weight = l.weight.data();  // weights not at the start of the room
+  EXPECT_EQ(PrepareQLinearInPlace(&w, r, QLinearRoomBytes(13, 40)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(room, before);
 }
 
 TEST(QLinear, PrepareRejectsBadShapes) {

@@ -63,10 +63,11 @@ Engine* FindEngine(int handle) {
 
 extern "C" {
 
-// Loads a packed model. On success the engine owns `bytes` (freed by eb_model_free); on failure
-// the caller still owns it.
+// Loads a packed model. On success the engine owns `bytes` (freed by eb_model_free) and has
+// repacked its weights in place (the buffer no longer holds the file); on failure the caller still
+// owns it.
 EMSCRIPTEN_KEEPALIVE int eb_model_load(uint8_t* bytes, size_t len, int* out_handle) {
-  auto engine = Engine::FromPacked(bytes, len);
+  auto engine = Engine::FromPackedInPlace(bytes, len);
   if (!engine.ok()) return Fail(engine.status());
   int handle = g_next_handle++;
   g_models[handle] = LoadedModel{std::move(engine).value(), bytes};

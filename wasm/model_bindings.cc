@@ -28,17 +28,18 @@ int Report(const edgebert::Status& s) {
 extern "C" {
 
 // A 64-byte-aligned heap buffer for a packed model: copy the file here, then eb_enc_model_load it.
-// It must stay alive (and unchanged) until eb_enc_model_free.
+// It must stay alive until eb_enc_model_free (the model repacks its weights in it).
 EMSCRIPTEN_KEEPALIVE void* eb_enc_buffer_alloc(size_t n) { return std::aligned_alloc(64, (n + 63) / 64 * 64); }
 EMSCRIPTEN_KEEPALIVE void eb_enc_buffer_free(void* p) { std::free(p); }
 
 // Bytes currently allocated by malloc (for memory benchmarks; the wasm memory itself only grows).
 EMSCRIPTEN_KEEPALIVE size_t eb_enc_heap_in_use() { return mallinfo().uordblks; }
 
-// Validates the packed file in `data` and binds a model to it in place; *out gets the handle.
-EMSCRIPTEN_KEEPALIVE int eb_enc_model_load(const uint8_t* data, size_t size, edgebert::Model** out) {
+// Validates the packed file in `data` and binds a model to it in place (LoadPackedModelInPlace:
+// the Linear weights are repacked over themselves); *out gets the handle.
+EMSCRIPTEN_KEEPALIVE int eb_enc_model_load(uint8_t* data, size_t size, edgebert::Model** out) {
   *out = nullptr;
-  auto m = edgebert::LoadPackedModel(data, size);
+  auto m = edgebert::LoadPackedModelInPlace(data, size);
   if (!m.ok()) return Report(m.status());
   *out = std::move(m).value().release();
   return Report(edgebert::Status::Ok());

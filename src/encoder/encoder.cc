@@ -91,7 +91,7 @@ constexpr int kInt8OutliersPerRow = 4;
 // products added back in fp32 against the dequantized int8 weight columns (a per-row version of
 // LLM.int8()'s mixed decomposition): ~kInt8OutliersPerRow * n extra MACs per row, about 1% of the GEMM.
 void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, RunState* rs) {
-  if (p != Precision::kInt8 || !l.q.weight) {
+  if (p != Precision::kInt8 || !l.q.prepared) {
     LinearF32(x, m, l, y);
     return;
   }
@@ -142,7 +142,7 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
     if (pairs[p] < 0) continue;
     const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
     if (col != current) {
-      for (int c = 0; c < n; ++c) wcol[c] = l.q.scale[c] * static_cast<float>(l.q.weight[static_cast<size_t>(c) * k + col]);
+      QLinearDequantizedColumn(l.q, col, wcol);  // from the packed weights (l.q.weight may be gone)
       current = col;
     }
     const float xv = x[static_cast<size_t>(r) * k + col];

@@ -96,16 +96,9 @@ struct PackedWeightsU8::Impl {
   int k = 0;
   int chunk_rows = 0;
   gemmlowp::BlockParams params{};
-  gemmlowp::Allocator allocator;  // owns the packed bytes and sums; committed for our lifetime
-  std::unique_ptr<PackedLhs> packed;
-  const uint8_t* data = nullptr;  // start of the packed bytes
-
-  ~Impl() {
-    if (packed) {
-      packed.reset();
-      allocator.Decommit();
-    }
-  }
+  std::unique_ptr<uint8_t[]> owned;  // storage when the object owns it (Pack), else null
+  uint8_t* data = nullptr;           // (l2_rows * l2_depth) packed bytes, gemmlowp's layout
+  int32_t* sums = nullptr;           // (l2_rows) sums of each row over the depth
 };
 
 struct GemmU8Scratch::Impl {
@@ -132,23 +125,97 @@ namespace {
 
 void WarmUpTiering();
 
-std::unique_ptr<PackedWeightsU8::Impl> PackWeights(const uint8_t* w, int n, int k) {
-  auto impl = std::make_unique<PackedWeightsU8::Impl>();
-  impl->n = n;
-  impl->k = k;
-  gemmlowp::BlockParams& p = impl->params;
+// gemmlowp's block parameters for packing the whole (n, k) matrix as one l2 block.
+gemmlowp::BlockParams WeightBlockParams(int n, int k) {
+  gemmlowp::BlockParams p{};
   p.l2_rows = gemmlowp::RoundUp<Format::kRows>(n);
   p.l2_depth = gemmlowp::RoundUp<gemmlowp::kRegisterSize>(k);
   p.l1_depth = ChooseL1Depth(k);
   p.l1_rows = p.l2_rows;  // packing order depends only on l2 width and l1 depth, not on l1 rows
   p.l2_cols = p.l1_cols = Format::kCols;  // set per call for the activations
+  return p;
+}
+
+size_t PackedDataBytes(const gemmlowp::BlockParams& p) { return static_cast<size_t>(p.l2_rows) * p.l2_depth; }
+
+// Where gemmlowp's PackSideBlockImpl puts w(r, d) in the packed lhs: runs of kKernelWidth rows by
+// one l1 depth block, laid out depth block after depth block (a run starts at l2_rows * d1 +
+// r0 * run_depth); inside a run, register blocks of 16 depth, each a sequence of cells (depth
+// steps of the cell depth, then the kernel's cells across its width); inside a cell,
+// gemmlowp::OffsetIntoCell. The same layout PackLhs writes (PackingMatchesGemmlowpForTest).
+using LhsFormat = Format::Lhs;
+using LhsCell = LhsFormat::Cell;
+constexpr int kKernelWidth = LhsFormat::kWidth;
+constexpr int kRegisterBlockBytes = kKernelWidth * gemmlowp::kRegisterSize;
+
+// Offset of the start of column d's cell slot: everything but the row's contribution.
+size_t ColumnBase(const gemmlowp::BlockParams& p, int d, int* run_depth) {
+  const int d1 = d / p.l1_depth * p.l1_depth;
+  *run_depth = std::min(p.l1_depth, p.l2_depth - d1);
+  const int dr = d - d1;
+  const int in_register = dr % gemmlowp::kRegisterSize;
+  return static_cast<size_t>(p.l2_rows) * d1 + static_cast<size_t>(dr / gemmlowp::kRegisterSize) * kRegisterBlockBytes +
+         static_cast<size_t>(in_register / LhsCell::kDepth) * LhsFormat::kCells * LhsCell::kSize;
+}
+
+// Offset of row r inside the slot ColumnBase gave for a depth d (cell depth index d % cell depth).
+size_t RowOffset(int r, int d, int run_depth) {
+  const int r0 = r / kKernelWidth * kKernelWidth;
+  const int cell = (r - r0) / LhsCell::kWidth;
+  return static_cast<size_t>(r0) * run_depth + static_cast<size_t>(cell) * LhsCell::kSize +
+         gemmlowp::OffsetIntoCell<LhsCell>(r % LhsCell::kWidth, d % gemmlowp::kRegisterSize % LhsCell::kDepth);
+}
+
+// Packs w (n, k) row-major into data (l2_rows * l2_depth) and sums (l2_rows), writing both
+// sequentially in gemmlowp's order; rows and depth beyond the matrix are zero.
+void PackLhsLayout(const uint8_t* w, int n, int k, const gemmlowp::BlockParams& p, uint8_t* data, int32_t* sums) {
+  std::fill(sums, sums + p.l2_rows, 0);
+  uint8_t* dst = data;
+  for (int d1 = 0; d1 < p.l2_depth; d1 += p.l1_depth) {
+    const int run_depth = std::min(p.l1_depth, p.l2_depth - d1);
+    for (int r0 = 0; r0 < p.l2_rows; r0 += kKernelWidth) {
+      for (int dr = 0; dr < run_depth; dr += gemmlowp::kRegisterSize) {
+        for (int cd = 0; cd < gemmlowp::kRegisterSize; cd += LhsCell::kDepth) {
+          for (int c = 0; c < LhsFormat::kCells; ++c) {
+            for (int cw = 0; cw < LhsCell::kWidth; ++cw) {
+              const int r = r0 + c * LhsCell::kWidth + cw;
+              int32_t sum = 0;
+              for (int cdd = 0; cdd < LhsCell::kDepth; ++cdd) {
+                const int d = d1 + dr + cd + cdd;
+                const uint8_t v = (r < n && d < k) ? w[static_cast<size_t>(r) * k + d] : 0;
+                dst[gemmlowp::OffsetIntoCell<LhsCell>(cw, cdd)] = v;
+                sum += v;
+              }
+              sums[r] += sum;
+            }
+            dst += LhsCell::kSize;
+          }
+        }
+      }
+    }
+  }
+  assert(dst == data + PackedDataBytes(p));
+}
+
+std::unique_ptr<PackedWeightsU8::Impl> PackWeights(const uint8_t* w, int n, int k, uint8_t* dst) {
+  auto impl = std::make_unique<PackedWeightsU8::Impl>();
+  impl->n = n;
+  impl->k = k;
+  impl->params = WeightBlockParams(n, k);
+  const gemmlowp::BlockParams& p = impl->params;
   impl->chunk_rows = ChooseChunkRows(p.l1_depth, p.l2_rows);
-  impl->packed = std::make_unique<PackedLhs>(gemmlowp::Side::Lhs, &impl->allocator, p);
-  impl->allocator.Commit();
-  gemmlowp::PackLhs(impl->packed.get(),
-                    gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor>(w, n, k));
-  impl->packed->seek_run(0, 0);
-  impl->data = impl->packed->current_data();
+  const size_t data_bytes = PackedDataBytes(p);
+  if (!dst) {
+    // Owned: 64-byte aligned like gemmlowp's allocator, but exactly the size needed (gemmlowp's
+    // Allocator rounds its storage up to a power of two: up to 2x the weights).
+    const size_t bytes = data_bytes + sizeof(int32_t) * p.l2_rows;
+    impl->owned.reset(new uint8_t[bytes + 63]);
+    const uintptr_t at = reinterpret_cast<uintptr_t>(impl->owned.get());
+    dst = impl->owned.get() + (64 - at % 64) % 64;
+  }
+  impl->data = dst;
+  impl->sums = reinterpret_cast<int32_t*>(dst + data_bytes);  // data_bytes is a multiple of 16
+  PackLhsLayout(w, n, k, p, impl->data, impl->sums);
   return impl;
 }
 
@@ -157,7 +224,42 @@ std::unique_ptr<PackedWeightsU8::Impl> PackWeights(const uint8_t* w, int n, int 
 std::unique_ptr<PackedWeightsU8> PackedWeightsU8::Pack(const uint8_t* w, int n, int k) {
   assert(n > 0 && k > 0);
   WarmUpTiering();
-  return std::unique_ptr<PackedWeightsU8>(new PackedWeightsU8(PackWeights(w, n, k)));
+  return std::unique_ptr<PackedWeightsU8>(new PackedWeightsU8(PackWeights(w, n, k, nullptr)));
+}
+
+std::unique_ptr<PackedWeightsU8> PackedWeightsU8::PackInto(const uint8_t* w, int n, int k, uint8_t* dst) {
+  assert(n > 0 && k > 0 && dst && reinterpret_cast<uintptr_t>(dst) % 4 == 0);
+  WarmUpTiering();
+  return std::unique_ptr<PackedWeightsU8>(new PackedWeightsU8(PackWeights(w, n, k, dst)));
+}
+
+size_t PackedWeightsU8::PackedBytes(int n, int k) {
+  const gemmlowp::BlockParams p = WeightBlockParams(n, k);
+  return PackedDataBytes(p) + sizeof(int32_t) * p.l2_rows;
+}
+
+void PackedWeightsU8::DequantizeColumn(int col, int32_t offset, const float* scale, float* out) const {
+  const Impl& w = *impl_;
+  assert(col >= 0 && col < w.k);
+  int run_depth = 0;
+  const uint8_t* base = w.data + ColumnBase(w.params, col, &run_depth);
+  for (int r = 0; r < w.n; ++r) {
+    out[r] = scale[r] * static_cast<float>(static_cast<int32_t>(base[RowOffset(r, col, run_depth)]) + offset);
+  }
+}
+
+bool PackingMatchesGemmlowpForTest(const uint8_t* w, int n, int k) {
+  auto ours = PackedWeightsU8::Pack(w, n, k);
+  const PackedWeightsU8::Impl& o = ours->impl();
+  gemmlowp::Allocator allocator;
+  PackedLhs theirs(gemmlowp::Side::Lhs, &allocator, o.params);
+  allocator.Commit();
+  gemmlowp::PackLhs(&theirs, gemmlowp::MatrixMap<const uint8_t, gemmlowp::MapOrder::RowMajor>(w, n, k));
+  theirs.seek_run(0, 0);
+  const bool same = std::memcmp(theirs.current_data(), o.data, PackedDataBytes(o.params)) == 0 &&
+                    std::memcmp(theirs.sums_of_each_slice(), o.sums, sizeof(int32_t) * o.params.l2_rows) == 0;
+  allocator.Decommit();
+  return same;
 }
 
 namespace {
@@ -211,7 +313,7 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
 
   const gemmlowp::KernelBase& kernel = TheKernel();
   const int depth = gemmlowp::RoundUp<Format::kDepth>(w.k);
-  const int32_t* w_sums = w.packed->sums_of_each_slice();
+  const int32_t* w_sums = w.sums;
   const int32_t* x_sums = packed_x.sums_of_each_slice();
   packed_x.seek_run(0, 0);
   const uint8_t* x_base = packed_x.current_data();
@@ -359,7 +461,7 @@ void WarmUpTiering() {
   std::vector<float> x_f(static_cast<size_t>(kM) * kK);
   for (size_t i = 0; i < x_f.size(); ++i) x_f[i] = static_cast<float>(i % 17) - 8.f;
   int32_t zero = 0;
-  const auto packed = PackWeights(w.data(), kN, kK);
+  const auto packed = PackWeights(w.data(), kN, kK, nullptr);
   GemmU8Scratch::Impl scratch;
   const double start = emscripten_get_now();
   double first_round = -1;

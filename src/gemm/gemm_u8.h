@@ -16,6 +16,7 @@
 // (SSE4_64_Kernel12x4Depth2 on x86-64).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -24,15 +25,27 @@ namespace edgebert {
 // Name of the kernel GemmU8* runs in this build (for benchmarks and logs).
 const char* GemmU8KernelName();
 
-// Weights w (n, k) row-major uint8, packed in gemmlowp's layout for this build's kernel.
+// Weights w (n, k) row-major uint8, packed in gemmlowp's layout for this build's kernel: the packed
+// bytes (rows rounded up to the kernel's width, depth to 16, zero-padded) followed by one int32 sum
+// per padded row, PackedBytes(n, k) in all, in storage the object owns or in the caller's.
 class PackedWeightsU8 {
  public:
-  // Packs w; the source may be freed afterwards. n, k > 0 (asserted: callers validate shapes).
+  // Packs w into storage of its own; the source may be freed afterwards. n, k > 0 (asserted:
+  // callers validate shapes).
   static std::unique_ptr<PackedWeightsU8> Pack(const uint8_t* w, int n, int k);
+  // Packs w into `dst` (PackedBytes(n, k) bytes, 4-byte aligned, not overlapping w), which must
+  // outlive the result.
+  static std::unique_ptr<PackedWeightsU8> PackInto(const uint8_t* w, int n, int k, uint8_t* dst);
+  // Bytes of the packed layout of an (n, k) matrix for this build's kernel (data + sums).
+  static size_t PackedBytes(int n, int k);
   ~PackedWeightsU8();
 
   int n() const;
   int k() const;
+
+  // out[r] = scale[r] * float(w(r, col) + offset) for r in [0, n): one column read back from the
+  // packed layout (the values Pack was given, exactly).
+  void DequantizeColumn(int col, int32_t offset, const float* scale, float* out) const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -70,6 +83,10 @@ void GemmU8ToInt32(const uint8_t* x, const int32_t* x_offset, int m, const Packe
 void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
                       const PackedWeightsU8& w, int32_t w_offset, const float* w_scale,
                       const float* bias, float* out, GemmU8Scratch* scratch);
+
+// For tests: whether PackedWeightsU8 packs w (n, k) byte for byte as gemmlowp's own PackLhs does
+// (data and sums) for this build's kernel format.
+bool PackingMatchesGemmlowpForTest(const uint8_t* w, int n, int k);
 
 // Scalar reference of GemmU8ToInt32 on unpacked weights w (n, k): plain loops, for tests.
 void GemmU8ToInt32Reference(const uint8_t* x, const int32_t* x_offset, int m, const uint8_t* w,

@@ -5,6 +5,7 @@
 
 #include <cassert>
 #include <string>
+#include <vector>
 
 #include "gemm/gemm_u8.h"
 #include "gemm/quantize_row.h"
@@ -17,25 +18,71 @@ constexpr int32_t kWeightShift = 128;
 
 }  // namespace
 
-Status PrepareQLinear(QLinearWeights* w) {
-  if (w->n <= 0 || w->k <= 0) {
-    return InvalidArgument("QLinear: n and k must be positive, got n=" + std::to_string(w->n) +
-                           ", k=" + std::to_string(w->k));
+namespace {
+
+Status CheckQLinear(const QLinearWeights& w) {
+  if (w.n <= 0 || w.k <= 0) {
+    return InvalidArgument("QLinear: n and k must be positive, got n=" + std::to_string(w.n) +
+                           ", k=" + std::to_string(w.k));
   }
-  if (w->k > kQLinearMaxDepth) {
-    return InvalidArgument("QLinear: in_features k=" + std::to_string(w->k) + " exceeds " +
+  if (w.k > kQLinearMaxDepth) {
+    return InvalidArgument("QLinear: in_features k=" + std::to_string(w.k) + " exceeds " +
                            std::to_string(kQLinearMaxDepth) +
                            ", the largest depth whose uint8 products fit in int32");
   }
-  if (!w->weight || !w->scale) return InvalidArgument("QLinear: weight and scale are required");
-  const size_t count = static_cast<size_t>(w->n) * w->k;
+  if (!w.weight || !w.scale) return InvalidArgument("QLinear: weight and scale are required");
+  return Status::Ok();
+}
+
+std::vector<uint8_t> Shifted(const QLinearWeights& w) {
+  const size_t count = static_cast<size_t>(w.n) * w.k;
   std::vector<uint8_t> shifted(count);
   for (size_t i = 0; i < count; ++i) {
-    shifted[i] = static_cast<uint8_t>(static_cast<int32_t>(w->weight[i]) + kWeightShift);
+    shifted[i] = static_cast<uint8_t>(static_cast<int32_t>(w.weight[i]) + kWeightShift);
   }
+  return shifted;
+}
+
+}  // namespace
+
+Status PrepareQLinear(QLinearWeights* w) {
+  EB_RETURN_IF_ERROR(CheckQLinear(*w));
+  const std::vector<uint8_t> shifted = Shifted(*w);
   w->prepared = std::shared_ptr<const PackedWeightsU8>(
       PackedWeightsU8::Pack(shifted.data(), w->n, w->k).release());
   return Status::Ok();
+}
+
+size_t QLinearPackedBytes(int n, int k) { return PackedWeightsU8::PackedBytes(n, k); }
+
+size_t QLinearRoomBytes(int n, int k) {
+  const size_t rows = (static_cast<size_t>(n) + 11) / 12 * 12;
+  const size_t depth = (static_cast<size_t>(k) + 15) / 16 * 16;
+  return rows * depth + sizeof(int32_t) * rows;
+}
+
+Status PrepareQLinearInPlace(QLinearWeights* w, uint8_t* room, size_t room_bytes) {
+  EB_RETURN_IF_ERROR(CheckQLinear(*w));
+  if (reinterpret_cast<const uint8_t*>(w->weight) != room || reinterpret_cast<uintptr_t>(room) % 4 != 0) {
+    return InvalidArgument("QLinear: in-place packing needs the weights at the start of a 4-byte-aligned room");
+  }
+  const size_t need = QLinearPackedBytes(w->n, w->k);
+  if (room_bytes < need) {
+    return InvalidArgument("QLinear: the packed layout of a " + std::to_string(w->n) + " x " +
+                           std::to_string(w->k) + " weight needs " + std::to_string(need) +
+                           " bytes; the room has " + std::to_string(room_bytes));
+  }
+  const std::vector<uint8_t> shifted = Shifted(*w);  // the one temporary: the source is overwritten
+  w->prepared = std::shared_ptr<const PackedWeightsU8>(
+      PackedWeightsU8::PackInto(shifted.data(), w->n, w->k, room).release());
+  w->weight = nullptr;
+  return Status::Ok();
+}
+
+void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out) {
+  const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
+  assert(packed && "QLinearDequantizedColumn: call PrepareQLinear first");
+  packed->DequantizeColumn(col, -kWeightShift, w.scale, out);
 }
 
 void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch) {

@@ -12,6 +12,7 @@
 // implementation choice behind it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -25,7 +26,8 @@ namespace edgebert {
 struct QLinearWeights {
   int n = 0;                          // out_features
   int k = 0;                          // in_features
-  const int8_t* weight = nullptr;     // (n, k) row-major, symmetric int8, values in [-127, 127]
+  const int8_t* weight = nullptr;     // (n, k) row-major, symmetric int8, values in [-127, 127];
+                                      // null once PrepareQLinearInPlace has packed it over itself
   const float* scale = nullptr;       // (n) per-output-channel dequantization scale
   const float* bias = nullptr;        // (n) fp32, may be null
   std::shared_ptr<const void> prepared;  // implementation data made by PrepareQLinear (e.g. packed rhs)
@@ -33,9 +35,31 @@ struct QLinearWeights {
 
 // Derives whatever the fast path needs from the weights; call once at load. It stores the weights as
 // uint8 (w + 128) packed in gemmlowp's layout for this build's kernel, with their sums, in
-// w->prepared (about n * k bytes); the int8 source is not read again. Fails on n or k <= 0, missing
-// weight or scale pointers, or k > kQLinearMaxDepth.
+// w->prepared (QLinearPackedBytes(n, k), about n * k bytes); the int8 source is not read again.
+// Fails on n or k <= 0, missing weight or scale pointers, or k > kQLinearMaxDepth.
 Status PrepareQLinear(QLinearWeights* w);
+
+// Bytes the packed layout PrepareQLinear makes takes in this build: rows rounded up to the
+// kernel's width, depth to 16, plus an int32 sum per padded row.
+size_t QLinearPackedBytes(int n, int k);
+
+// Room that holds the packed layout of an (n, k) weight for every kernel edgebert ships (and every
+// uint8 kernel gemmlowp has: their widths, 2, 4 and 12, divide 12): RoundUp(n, 12) *
+// RoundUp(k, 16) + 4 * RoundUp(n, 12). Packed model files reserve it per Linear weight
+// (docs/FORMAT.md) so that a loader owning the buffer can pack in place.
+size_t QLinearRoomBytes(int n, int k);
+
+// PrepareQLinear without a second copy of the weights: `room` (room_bytes, 4-byte aligned) starts
+// with the (n, k) int8 weights (w->weight == room) and receives their packed layout, which
+// w->prepared then views (room must outlive it). Uses one (n, k) temporary while packing. After
+// success w->weight is null: the row-major int8 values are gone; read columns with
+// QLinearDequantizedColumn. InvalidArgument when room_bytes < QLinearPackedBytes(n, k) or
+// w->weight != room, besides PrepareQLinear's errors (then the room is left unchanged).
+Status PrepareQLinearInPlace(QLinearWeights* w, uint8_t* room, size_t room_bytes);
+
+// out[r] = scale[r] * W[r][col] for r in [0, n): one dequantized weight column, read from the
+// packed layout (exactly the int8 values given). Precondition: PrepareQLinear* succeeded.
+void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out);
 
 // Largest in_features: raw uint8 products summed over k must fit in int32 (255 * 255 * k < 2^31).
 constexpr int kQLinearMaxDepth = 32768;

@@ -60,7 +60,7 @@ class Binder {
       out->q.k = k;
       EB_RETURN_IF_ERROR(src_->I8(base + ".weight", n, k, &out->q.weight, &out->q.scale));
       out->q.bias = out->b;
-      EB_RETURN_IF_ERROR(PrepareQLinear(&out->q));
+      EB_RETURN_IF_ERROR(src_->PrepareLinear(base + ".weight", &out->q));
     }
     return Status::Ok();
   }

@@ -25,7 +25,7 @@ struct Linear {
   int k = 0;                 // in_features
   const float* w = nullptr;  // (n, k) fp32 or null
   const float* b = nullptr;  // (n)
-  QLinearWeights q;          // q.weight (n, k) int8 or null; q.bias == b
+  QLinearWeights q;          // q.weight (n, k) int8 or null (also null once packed in place); q.bias == b
 };
 
 struct LayerNormWeights {
@@ -100,6 +100,13 @@ class TensorSource {
   virtual Result<const float*> F32(const std::string& name, const std::vector<int64_t>& shape) = 0;
   // int8 per-row view of an (n, k) weight and its (n) scales.
   virtual Status I8(const std::string& name, int n, int k, const int8_t** q, const float** scale) = 0;
+  // Prepares the QLinear of the Linear weight `name` (q filled from I8). The default packs a copy
+  // (PrepareQLinear); a source owning the weights' storage may pack them in place instead, now or
+  // once binding has succeeded (then q->prepared is set when the load returns).
+  virtual Status PrepareLinear(const std::string& name, QLinearWeights* q) {
+    (void)name;
+    return PrepareQLinear(q);
+  }
 };
 
 // Binds every weight the config's architecture needs, checking names and shapes. fp32/int8 pick

@@ -68,6 +68,8 @@ struct Entry {
   const void* data = nullptr;
   size_t size = 0;
   size_t offset = 0;
+  size_t room = 0;  // bytes reserved at offset for the packed layout of a Linear weight (>= size), or 0
+  size_t Extent() const { return std::max(size, room); }
 };
 
 size_t DTypeBytes(const std::string& dtype) {
@@ -95,6 +97,12 @@ class RecordingSource : public TensorSource {
     Add(name + ".scale", "f32", {n}, *scale, static_cast<size_t>(n) * 4);
     return Status::Ok();
   }
+  // A Linear weight: reserve room for the GEMM's packed layout so a loader can pack in place.
+  Status PrepareLinear(const std::string& name, QLinearWeights* q) override {
+    for (Entry& e : entries)
+      if (e.name == name && e.dtype == "i8") e.room = QLinearRoomBytes(q->n, q->k);
+    return inner_->PrepareLinear(name, q);
+  }
   std::vector<Entry> entries;
 
  private:
@@ -115,7 +123,9 @@ class RecordingSource : public TensorSource {
 // Tensors of a packed file, as views into its buffer.
 class PackedSource : public TensorSource {
  public:
-  PackedSource(const uint8_t* base, const std::map<std::string, Entry>* entries) : base_(base), entries_(entries) {}
+  // `mutable_base`: the same buffer when the loader may pack Linear weights in place, else null.
+  PackedSource(const uint8_t* base, uint8_t* mutable_base, const std::map<std::string, Entry>* entries)
+      : base_(base), mutable_base_(mutable_base), entries_(entries) {}
   bool Has(const std::string& name) const override { return entries_->count(name) > 0; }
   Result<int64_t> Rows(const std::string& name) const override {
     auto it = entries_->find(name);
@@ -137,6 +147,27 @@ class PackedSource : public TensorSource {
     *scale = s;
     return Status::Ok();
   }
+  // In place when the buffer is ours and the entry's room fits this build's layout; deferred to
+  // PackInPlace so that nothing is written before the whole model is validated.
+  Status PrepareLinear(const std::string& name, QLinearWeights* q) override {
+    auto it = entries_->find(name);
+    if (mutable_base_ && it != entries_->end() && it->second.room >= QLinearPackedBytes(q->n, q->k)) {
+      for (const Deferred& d : deferred_)
+        if (d.name == &it->first) return Internal("packed model: '" + name + "' bound twice as a Linear weight");
+      // PrepareQLinearInPlace's own checks, made now: packing must not fail halfway.
+      if (q->n <= 0 || q->k <= 0 || q->k > kQLinearMaxDepth || !q->scale ||
+          reinterpret_cast<const uint8_t*>(q->weight) != mutable_base_ + it->second.offset)
+        return PrepareQLinear(q);  // reports the error (or packs a copy)
+      deferred_.push_back({&it->first, q, mutable_base_ + it->second.offset, it->second.room});
+      return Status::Ok();
+    }
+    return PrepareQLinear(q);
+  }
+  Status PackInPlace() {
+    for (const Deferred& d : deferred_) EB_RETURN_IF_ERROR(PrepareQLinearInPlace(d.q, d.room, d.room_bytes));
+    deferred_.clear();
+    return Status::Ok();
+  }
 
  private:
   Result<const Entry*> Get(const std::string& name, const char* dtype, const std::vector<int64_t>& shape) const {
@@ -150,8 +181,16 @@ class PackedSource : public TensorSource {
                              "; the config needs " + SafetensorsSource::ShapeString(shape));
     return &e;
   }
+  struct Deferred {
+    const std::string* name;
+    QLinearWeights* q;
+    uint8_t* room;
+    size_t room_bytes;
+  };
   const uint8_t* base_;
+  uint8_t* mutable_base_;
   const std::map<std::string, Entry>* entries_;
+  std::vector<Deferred> deferred_;
 };
 
 Status CheckVocabulary(const ModelConfig& c, const std::vector<std::pair<std::string, std::string_view>>& files,
@@ -253,7 +292,7 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
     data_start = off;
     for (Entry& e : entries) {
       e.offset = off;
-      off = AlignUp(off + e.size);
+      off = AlignUp(off + e.Extent());
     }
     std::string h = "{\"format\":\"edgebert\",\"architecture\":" + JsonEscape(model.config.architecture) +
                     ",\"head\":" + JsonEscape(HeadKindName(model.config.head)) + ",\"entries\":[";
@@ -262,14 +301,16 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
       h += (i ? ",\n" : "\n") + std::string("{\"name\":") + JsonEscape(e.name) + ",\"dtype\":\"" + e.dtype +
            "\",\"shape\":[";
       for (size_t d = 0; d < e.shape.size(); ++d) h += (d ? "," : "") + std::to_string(e.shape[d]);
-      h += "],\"offset\":" + std::to_string(e.offset) + ",\"size\":" + std::to_string(e.size) + "}";
+      h += "],\"offset\":" + std::to_string(e.offset) + ",\"size\":" + std::to_string(e.size);
+      if (e.room) h += ",\"room\":" + std::to_string(e.room);
+      h += "}";
     }
     h += "\n]}\n";
     if (h == header) break;
     header = std::move(h);
   }
   if (AlignUp(kPackedPreambleBytes + header.size()) != data_start) return Internal("packed header layout did not converge");
-  const size_t file_size = entries.empty() ? data_start : AlignUp(entries.back().offset + entries.back().size);
+  const size_t file_size = entries.empty() ? data_start : AlignUp(entries.back().offset + entries.back().Extent());
 
   std::string out(file_size, '\0');
   auto* p = reinterpret_cast<uint8_t*>(out.data());
@@ -285,7 +326,10 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
   return out;
 }
 
-Result<std::unique_ptr<Model>> LoadPackedModel(const uint8_t* data, size_t size) {
+namespace {
+
+// mutable_data: null (read-only buffer, Linear weights packed into copies) or data itself.
+Result<std::unique_ptr<Model>> LoadPacked(const uint8_t* data, uint8_t* mutable_data, size_t size) {
   if (reinterpret_cast<uintptr_t>(data) % 4 != 0)
     return InvalidArgument("packed model: the buffer must be 4-byte aligned (64 recommended) to be read in place");
   if (size < kPackedPreambleBytes)
@@ -293,9 +337,9 @@ Result<std::unique_ptr<Model>> LoadPackedModel(const uint8_t* data, size_t size)
   if (std::memcmp(data, kPackedMagic, 8) != 0)
     return CorruptData("packed model: wrong magic (expected \"EDGEBERT\"); this is not an edgebert packed model");
   const uint32_t version = GetU32(data + 8);
-  if (version != kPackedVersion)
-    return Unsupported("packed model: format version " + std::to_string(version) + "; this build reads version " +
-                       std::to_string(kPackedVersion));
+  if (version != 1 && version != kPackedVersion)
+    return Unsupported("packed model: format version " + std::to_string(version) + "; this build reads versions 1 to " +
+                       std::to_string(kPackedVersion) + (version > kPackedVersion ? " (a newer edgebert wrote it)" : ""));
   const uint32_t header_bytes = GetU32(data + 12);
   const uint64_t file_size = GetU64(data + 16);
   if (file_size != size)
@@ -341,13 +385,25 @@ Result<std::unique_ptr<Model>> LoadPackedModel(const uint8_t* data, size_t size)
     }
     if (numel * elem != static_cast<uint64_t>(sz))
       return CorruptData(where + " has size " + std::to_string(sz) + " but its shape needs " + std::to_string(numel * elem));
+    // Version 2: an i8 entry may reserve "room" bytes (>= size) at its offset for the GEMM's
+    // packed layout; the next entry starts after the room.
+    int64_t room = 0;
+    if (const Json* r = j.Find("room")) {
+      room = r->as_int(-1);
+      if (version < 2) return CorruptData(where + " has a 'room', which version-1 files do not have");
+      if (e.dtype != "i8" || room < sz)
+        return CorruptData(where + " has room " + std::to_string(room) + "; only an i8 entry has room, at least its size " +
+                           std::to_string(sz));
+    }
+    const int64_t extent = std::max(sz, room);
     if (static_cast<uint64_t>(off) % kPackedAlignment != 0 || static_cast<uint64_t>(off) < next ||
-        static_cast<uint64_t>(sz) > size - static_cast<uint64_t>(off) || static_cast<uint64_t>(off) > size)
-      return CorruptData(where + " at offset " + std::to_string(off) + " (+" + std::to_string(sz) +
+        static_cast<uint64_t>(off) > size || static_cast<uint64_t>(extent) > size - static_cast<uint64_t>(off))
+      return CorruptData(where + " at offset " + std::to_string(off) + " (+" + std::to_string(extent) +
                          " bytes) is misaligned, overlaps the previous entry or lies outside the file");
     e.offset = static_cast<size_t>(off);
     e.size = static_cast<size_t>(sz);
-    next = AlignUp(e.offset + e.size);
+    e.room = static_cast<size_t>(room);
+    next = AlignUp(e.offset + e.Extent());
     if (!entries.emplace(e.name, e).second) return CorruptData(where + " appears twice");
   }
 
@@ -358,9 +414,20 @@ Result<std::unique_ptr<Model>> LoadPackedModel(const uint8_t* data, size_t size)
   if (!config) return NotFound("packed model: no config.json entry");
   EB_ASSIGN_OR_RETURN(model->config, ParseModelConfig(*config, "packed model config.json"));
   EB_RETURN_IF_ERROR(CheckVocabulary(model->config, model->files, /*parse_tokenizer_json=*/false));
-  PackedSource src(data, &entries);
+  PackedSource src(data, mutable_data, &entries);
   EB_RETURN_IF_ERROR(BindModelWeights(&src, /*fp32=*/false, /*int8=*/true, model.get()));
+  EB_RETURN_IF_ERROR(src.PackInPlace());  // the first write to the buffer, after every check
   return model;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> LoadPackedModel(const uint8_t* data, size_t size) {
+  return LoadPacked(data, nullptr, size);
+}
+
+Result<std::unique_ptr<Model>> LoadPackedModelInPlace(uint8_t* data, size_t size) {
+  return LoadPacked(data, data, size);
 }
 
 }  // namespace edgebert

@@ -16,7 +16,7 @@
 namespace edgebert {
 
 constexpr char kPackedMagic[8] = {'E', 'D', 'G', 'E', 'B', 'E', 'R', 'T'};
-constexpr uint32_t kPackedVersion = 1;
+constexpr uint32_t kPackedVersion = 2;  // written; versions 1 and 2 are read
 constexpr size_t kPackedPreambleBytes = 32;
 constexpr size_t kPackedAlignment = 64;
 
@@ -43,7 +43,17 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
 
 // Validates a packed file and binds a Model to it in place. `data` must stay alive and unchanged
 // for the Model's lifetime and be 4-byte aligned (64 recommended). The checksum is verified.
+// Read-only buffers cannot hold the GEMM's packed weights, so each Linear weight is packed into a
+// copy (QLinearPackedBytes, about the int8 size): for callers that keep the file mapped read-only.
 Result<std::unique_ptr<Model>> LoadPackedModel(const uint8_t* data, size_t size);
+
+// Like LoadPackedModel, for a buffer the caller hands over: once the checksum, the header and every
+// tensor are validated, each Linear weight that has room reserved (version 2, docs/FORMAT.md) is
+// repacked over its int8 values into the GEMM's layout (one tensor-sized temporary at a time), so
+// the weights exist once. After a successful load the buffer is no longer a valid packed file;
+// it must stay alive for the Model's lifetime and not be modified. On failure the buffer is
+// unchanged. Version-1 files (no room) and rooms too small for this build's kernel take the copy.
+Result<std::unique_ptr<Model>> LoadPackedModelInPlace(uint8_t* data, size_t size);
 
 // Number of tokens in a tokenizer file (vocab.txt lines or tokenizer.json model.vocab entries).
 Result<int64_t> CountVocabulary(std::string_view file_name, std::string_view bytes);

@@ -40,6 +40,12 @@ class Engine {
   // A packed model file (docs/FORMAT.md), read in place: `data` must outlive the engine.
   static Result<std::unique_ptr<Engine>> FromPacked(const uint8_t* data, size_t size,
                                                     const EngineOptions& options = {});
+  // The same for a buffer handed over to the engine: its Linear weights are repacked in place
+  // (LoadPackedModelInPlace), so they are not held twice. `data` must outlive the engine and is no
+  // longer a valid packed file once this succeeds; on failure it may have been modified only if
+  // the model loaded and the tokenizer then failed (so load it again from the original file).
+  static Result<std::unique_ptr<Engine>> FromPackedInPlace(uint8_t* data, size_t size,
+                                                           const EngineOptions& options = {});
   // A Hugging Face checkpoint given as file contents by name: config.json, model.safetensors, and
   // tokenizer.json or vocab.txt (+ tokenizer_config.json, special_tokens_map.json). The buffers
   // may be freed after the call.
@@ -62,6 +68,7 @@ class Engine {
   Engine() = default;
   static Result<std::unique_ptr<Engine>> Finish(std::unique_ptr<Model> model, Tokenizer tokenizer,
                                                 const EngineOptions& options);
+  static Result<std::unique_ptr<Engine>> FromPackedModel(std::unique_ptr<Model> model, const EngineOptions& options);
 
   // Runs the encoder on one encoding (batch 1, no padding).
   Status Forward(const Encoding& enc, EncoderOutput* out);
