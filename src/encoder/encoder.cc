@@ -7,6 +7,9 @@
 #include <limits>
 #include <string>
 
+#include "kernels/sgemm.h"
+#include "kernels/softmax.h"
+
 namespace edgebert {
 
 void LayerNormRows(float* x, int rows, int dim, const LayerNormWeights& ln, float eps) {
@@ -156,43 +159,39 @@ void AddInPlace(float* x, const float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+// Query rows per block of attention scores: (kQueryBlock, T) floats stay in L2 up to T = 512.
+constexpr int kQueryBlock = 32;
+
 // Multi-head self-attention for one sequence: ctx = softmax(q k^T / sqrt(d) + mask) v per head.
-// q, k, v, ctx: (T, H) rows of this sequence; mask: (T) or null.
+// q, k, v, ctx: (T, H) rows of this sequence; mask: (T) or null; kt: (d, T) scratch;
+// scores: (kQueryBlock, T) scratch. Per head, k is transposed once, then each block of query rows
+// gets its scores (Sgemm), their softmax and its share of ctx (Sgemm): both products are plain
+// row-major GEMMs. Each score is one dot product summed in index order, each context value one sum
+// over keys in index order, so padded keys (weight exactly 0) change no bit of the real tokens.
 void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int T, int H, int heads,
-               float* scores, float* ctx) {
+               float* kt, float* scores, float* ctx) {
   const int d = H / heads;
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   for (int h = 0; h < heads; ++h) {
     const int off = h * d;
-    for (int i = 0; i < T; ++i) {
-      const float* qi = q + static_cast<size_t>(i) * H + off;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int j = 0; j < T; ++j) {
-        float s;
-        if (mask && mask[j] == 0) {
+    for (int j = 0; j < T; ++j) {
+      const float* kj = k + static_cast<size_t>(j) * H + off;
+      for (int t = 0; t < d; ++t) kt[static_cast<size_t>(t) * T + j] = kj[t];
+    }
+    for (int i0 = 0; i0 < T; i0 += kQueryBlock) {
+      const int rows = std::min(kQueryBlock, T - i0);
+      Sgemm(rows, T, d, scale, q + static_cast<size_t>(i0) * H + off, H, kt, T, scores, T);
+      for (int i = 0; i < rows; ++i) {
+        float* si = scores + static_cast<size_t>(i) * T;
+        if (mask) {
           // transformers adds finfo(float32).min, which swamps the score: a fully masked row
           // becomes uniform, as here.
-          s = std::numeric_limits<float>::lowest();
-        } else {
-          const float* kj = k + static_cast<size_t>(j) * H + off;
-          s = Dot(qi, kj, d) * scale;
+          for (int j = 0; j < T; ++j)
+            if (mask[j] == 0) si[j] = std::numeric_limits<float>::lowest();
         }
-        scores[j] = s;
-        mx = std::max(mx, s);
+        Softmax(si, T);
       }
-      float sum = 0;
-      for (int j = 0; j < T; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      const float inv = 1.f / sum;
-      float* ci = ctx + static_cast<size_t>(i) * H + off;
-      std::fill(ci, ci + d, 0.f);
-      for (int j = 0; j < T; ++j) {
-        const float p = scores[j] * inv;
-        const float* vj = v + static_cast<size_t>(j) * H + off;
-        for (int t = 0; t < d; ++t) ci[t] += p * vj[t];
-      }
+      Sgemm(rows, d, T, 1.f, scores, T, v + off, H, ctx + static_cast<size_t>(i0) * H + off, H);
     }
   }
 }
@@ -257,7 +256,9 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   float* ctx = Grow(&rs->ctx, MH);  // (M, H)
   float* tmp = Grow(&rs->tmp, MH);  // (M, H)
   float* ffn = Grow(&rs->ffn, static_cast<size_t>(M) * I);  // (M, I)
-  float* scores = Grow(&rs->scores, static_cast<size_t>(T));
+  const int d = H / c.num_heads;
+  float* scores = Grow(&rs->scores, static_cast<size_t>(std::min(T, kQueryBlock)) * T);  // (block, T)
+  float* kt = Grow(&rs->kt, static_cast<size_t>(d) * T);  // (d, T) one head's keys, transposed
 
   // Embeddings: x = LayerNorm(word[id] + position[t] (+ token_type[tt])), dropout is identity.
   for (int b = 0; b < B; ++b)
@@ -290,7 +291,7 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     for (int b = 0; b < B; ++b) {
       const size_t off = static_cast<size_t>(b) * T * H;
       Attention(q + off, k + off, v + off, in.attention_mask ? in.attention_mask + static_cast<size_t>(b) * T : nullptr,
-                T, H, c.num_heads, scores, ctx + off);
+                T, H, c.num_heads, kt, scores, ctx + off);
     }
     RunLinear(L.o, ctx, M, tmp, precision, rs);  // (M, H)
     // Add & norm: x = LayerNorm(attn + x).

@@ -51,7 +51,8 @@ struct RunState {
   std::vector<float> ctx;     // (B*T, H) attention output before out_lin
   std::vector<float> tmp;     // (B*T, H) sublayer output before add & norm
   std::vector<float> ffn;     // (B*T, I)
-  std::vector<float> scores;  // (T) one attention row
+  std::vector<float> scores;  // (32, T) attention scores of a block of query rows
+  std::vector<float> kt;      // (H / heads, T) one head's keys, transposed
   std::vector<float> pooled;  // (B, H)
   std::vector<float> head_in; // (B or P, H)
   std::vector<float> logits;  // head outputs
