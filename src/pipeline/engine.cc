@@ -332,6 +332,9 @@ Result<Encoding> Engine::EncodeChecked(std::string_view text, const std::optiona
   }
   Result<Encoding> enc = pair ? tokenizer_.EncodePair(text, *pair, opt) : tokenizer_.Encode(text, opt);
   if (!enc.ok()) return enc.status();
+  // Truncation keeps the first window only (transformers' truncation=True without
+  // return_overflowing_tokens): the tokenizer's overflowing windows are not part of the input.
+  enc->overflowing.clear();
   if (enc->size() > MaxTokens()) {
     return OutOfRange("the input is " + std::to_string(enc->size()) + " tokens but the model takes at most " +
                       std::to_string(MaxTokens()) + " (max_position_embeddings " +
