@@ -105,7 +105,19 @@ struct ParityCase {
   Json expected;     // the pipeline's output, in the engine's response shape
   std::string skip;  // non-empty: a known, documented difference (the reason)
   bool label_order = false;  // expected is in label order (return_all_scores), ours by score
+  // Longer than the model: sent with "truncation": true (the pipeline truncated, silently for
+  // token-classification); the same request without it must be OutOfRange (docs/API.md).
+  bool overlong = false;
 };
+
+// `request` without its "truncation" key.
+Json WithoutTruncation(const Json& request) {
+  Json::Object o;
+  for (const auto& kv : request.as_object()) {
+    if (kv.first != "truncation") o.push_back(kv);
+  }
+  return Json::MakeObject(std::move(o));
+}
 
 Json Str(const std::string& s) { return Json::String(s); }
 
@@ -167,6 +179,7 @@ void TextClassificationCases(std::vector<ParityCase>* out) {
       } else {
         pc.request = Request(base, o);
       }
+      pc.overlong = c.Find("overlong") != nullptr;
       out->push_back(std::move(pc));
     }
   }
@@ -178,8 +191,13 @@ void TokenClassificationCases(std::vector<ParityCase>* out) {
     const std::string ckpt = c.Find("checkpoint")->as_string();
     for (const Json& run : c.Find("runs")->as_array()) {
       const Json& o = *run.Find("options");
-      out->push_back({ckpt + " " + Dump(*c.Find("text")) + " " + Dump(o), ckpt, "token-classification",
-                      Request({{"text", *c.Find("text")}}, o), *run.Find("expected"), ""});
+      const bool overlong = c.Find("overlong") != nullptr;
+      Json::Object base = {{"text", *c.Find("text")}};
+      if (overlong) base.emplace_back("truncation", Json::Bool(true));  // what the pipeline did
+      ParityCase pc{ckpt + " " + Dump(*c.Find("text")).substr(0, 40) + " " + Dump(o), ckpt, "token-classification",
+                    Request(base, o), *run.Find("expected"), ""};
+      pc.overlong = overlong;
+      out->push_back(std::move(pc));
     }
   }
 }
@@ -337,6 +355,7 @@ TEST(EngineParity, Fp32MatchesTransformersPipelines) {
   Diff diff;
   std::map<std::string, int> compared;
   std::vector<std::string> skipped;
+  int overlong = 0;
   for (const ParityCase& c : cases) {
     LoadedModel* m = Load(c.checkpoint);
     ASSERT_TRUE(m) << c.checkpoint;
@@ -353,10 +372,16 @@ TEST(EngineParity, Fp32MatchesTransformersPipelines) {
     ASSERT_TRUE(got.ok()) << c.what << " " << Dump(c.request) << ": " << got.status().ToString();
     Compare(c, *got, &diff);
     ++compared[c.task];
+    if (c.overlong) {
+      ++overlong;
+      auto refused = m->fp32->Run(c.task, WithoutTruncation(c.request));
+      ASSERT_FALSE(refused.ok()) << c.what;
+      EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << c.what << ": " << refused.status().ToString();
+    }
   }
   std::printf("fp32 vs transformers: max |score diff| %.3g over", diff.max_score);
   for (const auto& kv : compared) std::printf(" %s %d,", kv.first.c_str(), kv.second);
-  std::printf(" skipped %zu\n", skipped.size());
+  std::printf(" (%d longer than the model, truncated as the pipeline did), skipped %zu\n", overlong, skipped.size());
   for (const std::string& s : skipped) std::printf("  skipped: %s\n", s.c_str());
   EXPECT_LE(static_cast<int>(skipped.size()), kMaxSkipped);
   // Coverage: the fixtures must keep every task well represented.
@@ -365,6 +390,7 @@ TEST(EngineParity, Fp32MatchesTransformersPipelines) {
   EXPECT_GE(compared["question-answering"], 20);
   EXPECT_GE(compared["feature-extraction"], 30);
   EXPECT_GE(compared["fill-mask"], 7);
+  EXPECT_GE(overlong, 7);  // text-classification 2, token-classification 5
 }
 
 // ---- int8 vs fp32 --------------------------------------------------------------------------------
@@ -474,6 +500,7 @@ TEST(EngineParity, Int8ArgmaxDecisionsAgreeWithFp32) {
       Json::Object base;
       base.emplace_back("text", input.is_string() ? input : *input.Find("text"));
       if (!input.is_string()) base.emplace_back("text_pair", *input.Find("text_pair"));
+      if (c.Find("overlong")) base.emplace_back("truncation", Json::Bool(true));
       Json req = Request(base, Json::MakeObject({}));
       decisions.push_back({"text-classification", c.Find("checkpoint")->as_string() + " " + Dump(input),
                            c.Find("checkpoint")->as_string(), m,
@@ -493,8 +520,9 @@ TEST(EngineParity, Int8ArgmaxDecisionsAgreeWithFp32) {
       ASSERT_TRUE(m);
       for (const Json& w : c.Find("windows")->as_array()) scale.Add(m, Ids(*w.Find("ids")));
       if (c.Find("windows")->size() != 1 || ckpt == "ner_cased_all_o") continue;
-      Json req = Request({{"text", *c.Find("text")}},
-                         Json::MakeObject({{"aggregation_strategy", Str("none")}, {"ignore_labels", Json::MakeArray({})}}));
+      Json::Object base = {{"text", *c.Find("text")}};
+      if (c.Find("overlong")) base.emplace_back("truncation", Json::Bool(true));
+      Json req = Request(base, Json::MakeObject({{"aggregation_strategy", Str("none")}, {"ignore_labels", Json::MakeArray({})}}));
       Json a = RunOk(m->fp32.get(), "token-classification", req);
       Json b = RunOk(m->int8.get(), "token-classification", req);
       ASSERT_EQ(a.size(), b.size()) << Dump(req);
