@@ -9,6 +9,7 @@
 
 #include "kernels/sgemm.h"
 #include "kernels/softmax.h"
+#include "kernels/topk.h"
 
 namespace edgebert {
 
@@ -111,23 +112,9 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
     const float* xr = x + static_cast<size_t>(r) * k;
     float* xsr = xs + static_cast<size_t>(r) * k;
     std::copy_n(xr, k, xsr);
-    // The t largest |x| in one pass: insertion into a short list sorted by decreasing magnitude
-    // (ties keep the lower column).
-    float bv[kInt8OutliersPerRow];
+    // The t largest |x| (ties keep the lower column), SIMD-filtered.
     int bi[kInt8OutliersPerRow];
-    int count = 0;
-    for (int i = 0; i < k; ++i) {
-      const float a = std::fabs(xr[i]);
-      if (count == t && !(a > bv[t - 1])) continue;
-      int pos = count < t ? count++ : t - 1;
-      while (pos > 0 && a > bv[pos - 1]) {
-        bv[pos] = bv[pos - 1];
-        bi[pos] = bi[pos - 1];
-        --pos;
-      }
-      bv[pos] = a;
-      bi[pos] = i;
-    }
+    const int count = TopAbs(xr, k, t, bi);
     for (int j = 0; j < count; ++j) {
       xsr[bi[j]] = 0.f;
       pairs[static_cast<size_t>(r) * t + j] = (static_cast<int64_t>(bi[j]) << 32) | r;

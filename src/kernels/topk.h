@@ -1,0 +1,16 @@
+// topk.h: the few largest-magnitude entries of a row (the int8 path's outlier features).
+#pragma once
+
+namespace edgebert {
+
+// Writes to idx[0..count) the columns of the min(t, k) largest |x[i]| of x (k values), by
+// decreasing magnitude; ties keep the lower column first. NaN compares false: one among the first
+// t entries is taken (at the end of the list so far), later ones never. Returns count = min(t, k).
+// 0 <= t <= kTopAbsMax.
+constexpr int kTopAbsMax = 16;
+int TopAbs(const float* x, int k, int t, int* idx);
+
+// Scalar reference: the same selection, one element at a time.
+int TopAbsReference(const float* x, int k, int t, int* idx);
+
+}  // namespace edgebert
