@@ -55,5 +55,17 @@ TEST(KernelsTopAbs, KnownAnswerAndSpecials) {
   EXPECT_EQ(idx[3], 33);
 }
 
+TEST(KernelsTopAbs, SumOfSquaresWithinBound) {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal(0.f, 5.f);
+  for (int k : {0, 1, 3, 4, 15, 16, 17, 768, 3072}) {
+    std::vector<float> x(k);
+    for (float& v : x) v = normal(rng);
+    const double want = SumOfSquaresReference(x.data(), k);
+    // fp32 squares and partial sums of 4 terms per lane: 3 roundings of 2^-24 relative each.
+    EXPECT_NEAR(SumOfSquares(x.data(), k), want, 4 * 6e-8 * want + 1e-30) << k;
+  }
+}
+
 }  // namespace
 }  // namespace edgebert

@@ -3,7 +3,9 @@
 // same node process, batch 1. The figures are ratios within one run (same machine, same moment).
 //
 //   bash bench/ort/run.sh            (makes the models and builds what is needed, then runs this)
-//   node bench/ort/compare.mjs [--seq 16,128,384] [--runs 10]
+//   node bench/ort/compare.mjs [--seq 16,128,384] [--runs 10] [--build build/wasm] [--json]
+//
+// --build picks the wasm build directory (relative to the repository root) holding wasm/edgebert.*.
 //
 // Per sequence length and engine: the model is loaded anew (ORT: InferenceSession.create;
 // edgebert: the packed file copied into the heap and bound in place), then the first run after
@@ -50,9 +52,10 @@ async function benchOrt(onnxBytes, seq) {
 }
 
 // ---- edgebert -------------------------------------------------------------------------------------
-const { default: factory } = await import(here('../../build/wasm/wasm/edgebert.mjs'));
+const buildDir = opt('--build', 'build/wasm');
+const { default: factory } = await import(here(`../../${buildDir}/wasm/edgebert.mjs`));
 const { instantiateEdgebert } = await import(here('../../worker/wasm_loader.mjs'));
-const M = await instantiateEdgebert({ factory, wasm: here('../../build/wasm/wasm/edgebert.wasm') });
+const M = await instantiateEdgebert({ factory, wasm: here(`../../${buildDir}/wasm/edgebert.wasm`) });
 const check = (rc, what) => { if (rc !== 0) throw new Error(`${what}: status ${rc}: ${M.UTF8ToString(M._eb_last_error())}`); };
 
 function benchEdgebert(packed, seq) {

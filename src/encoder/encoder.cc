@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "kernels/gelu.h"
 #include "kernels/sgemm.h"
 #include "kernels/softmax.h"
 #include "kernels/topk.h"
@@ -32,7 +33,7 @@ void LayerNormRows(float* x, int rows, int dim, const LayerNormWeights& ln, floa
 void ApplyActivation(Activation act, float* x, size_t n) {
   switch (act) {
     case Activation::kGelu:
-      for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
+      GeluErf(x, n);  // SIMD erf within 4e-7 of the true value (kernels/gelu.h)
       break;
     case Activation::kGeluTanh:
       for (size_t i = 0; i < n; ++i) {
@@ -86,6 +87,11 @@ T* Grow(std::vector<T>* v, size_t n) {
 // int8 embeddings vs transformers fp32): 0 outliers 0.99297 / 0.99884, 1: 0.99586 / 0.99945,
 // 2: 0.99579 / 0.99949, 4: 0.99626 / 0.99952, 8: 0.99617 / 0.99954.
 constexpr int kInt8OutliersPerRow = 4;
+// A top-t value is taken out only if |x| > kInt8OutlierRatio * rms(row): rows without outlier
+// features (Gaussian-like: max |x| ~ 3-4 rms over 768 values) are quantized whole and cost no fp32
+// column products. all-MiniLM-L6-v2 as above, 4 outliers: min cosine 0.99626 without the ratio,
+// 0.99629 with 6 (Spearman of pairwise similarities 0.99959 / 0.99955).
+constexpr float kInt8OutlierRatio = 6.f;
 
 // One Linear in the requested precision; heads without int8 weights run in fp32.
 //
@@ -114,12 +120,17 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
     std::copy_n(xr, k, xsr);
     // The t largest |x| (ties keep the lower column), SIMD-filtered.
     int bi[kInt8OutliersPerRow];
-    const int count = TopAbs(xr, k, t, bi);
+    int count = TopAbs(xr, k, t, bi);
+    const double squares = SumOfSquares(xr, k);
+    if (std::isfinite(squares)) {  // else keep them all: inf/NaN must reach y through the fp32 products
+      const float limit = kInt8OutlierRatio * static_cast<float>(std::sqrt(squares / k));
+      while (count > 0 && !(std::fabs(xr[bi[count - 1]]) > limit)) --count;
+    }
     for (int j = 0; j < count; ++j) {
       xsr[bi[j]] = 0.f;
       pairs[static_cast<size_t>(r) * t + j] = (static_cast<int64_t>(bi[j]) << 32) | r;
     }
-    for (int j = count; j < t; ++j) pairs[static_cast<size_t>(r) * t + j] = -1;  // only NaN rows
+    for (int j = count; j < t; ++j) pairs[static_cast<size_t>(r) * t + j] = -1;  // no further outliers
   }
   QLinear(xs, m, l.q, y, &rs->qscratch);
   // y[r] += x[r][col] * dequant(W[:, col]) for each outlier. Tokens share their outlier features

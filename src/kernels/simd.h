@@ -8,6 +8,8 @@
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
+#elif defined(__SSE__)
+#include <xmmintrin.h>
 #endif
 
 namespace edgebert {
@@ -53,15 +55,46 @@ inline F4 AsFloat(I4 v) {
   std::memcpy(&r, &v, sizeof r);
   return r;
 }
+#if defined(__wasm_simd128__)
+inline v128_t ToV128(F4 v) {
+  v128_t r;
+  std::memcpy(&r, &v, sizeof r);
+  return r;
+}
+inline F4 FromV128(v128_t v) {
+  F4 r;
+  std::memcpy(&r, &v, sizeof r);
+  return r;
+}
+#endif
 // mask lanes are all ones or all zeros (the result of a vector comparison).
 inline F4 Select(I4 mask, F4 a, F4 b) { return AsFloat((mask & AsInt(a)) | (~mask & AsInt(b))); }
-// Lane-wise max/min that keep `a` where the comparison is false (NaN in b is ignored).
-inline F4 Max(F4 a, F4 b) { return Select(b > a, b, a); }
-inline F4 Min(F4 a, F4 b) { return Select(b < a, b, a); }
+// Lane-wise max/min that keep `a` where the comparison is false (b > a ? b : a; NaN in b is
+// ignored): one instruction in both targets (f32x4.pmax/pmin, maxps/minps with swapped operands).
+inline F4 Max(F4 a, F4 b) {
+#if defined(__wasm_simd128__)
+  return FromV128(wasm_f32x4_pmax(ToV128(a), ToV128(b)));
+#elif defined(__SSE__)
+  return _mm_max_ps(b, a);
+#else
+  return Select(b > a, b, a);
+#endif
+}
+inline F4 Min(F4 a, F4 b) {
+#if defined(__wasm_simd128__)
+  return FromV128(wasm_f32x4_pmin(ToV128(a), ToV128(b)));
+#elif defined(__SSE__)
+  return _mm_min_ps(b, a);
+#else
+  return Select(b < a, b, a);
+#endif
+}
 // Whether any lane of a comparison result is set.
 inline bool AnyTrue(I4 mask) {
 #if defined(__wasm_simd128__)
-  return wasm_v128_any_true(reinterpret_cast<v128_t&>(mask));
+  v128_t m;
+  std::memcpy(&m, &mask, sizeof m);
+  return wasm_v128_any_true(m);
 #else
   return (mask[0] | mask[1] | mask[2] | mask[3]) != 0;
 #endif

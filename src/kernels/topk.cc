@@ -47,6 +47,27 @@ int TopAbs(const float* x, int k, int t, int* idx) {
   return list.count;
 }
 
+double SumOfSquares(const float* x, int k) {
+  double sum = 0;
+  int i = 0;
+  for (; i + 16 <= k; i += 16) {
+    simd::F4 s4 = simd::Splat(0.f);
+    for (int u = 0; u < 16; u += 4) {
+      const simd::F4 v = simd::Load(x + i + u);
+      s4 += v * v;
+    }
+    sum += static_cast<double>(s4[0]) + s4[1] + s4[2] + s4[3];
+  }
+  for (; i < k; ++i) sum += static_cast<double>(x[i]) * x[i];
+  return sum;
+}
+
+double SumOfSquaresReference(const float* x, int k) {
+  double sum = 0;
+  for (int i = 0; i < k; ++i) sum += static_cast<double>(x[i]) * x[i];
+  return sum;
+}
+
 int TopAbsReference(const float* x, int k, int t, int* idx) {
   assert(t >= 0 && t <= kTopAbsMax);
   if (t <= 0) return 0;

@@ -13,4 +13,9 @@ int TopAbs(const float* x, int k, int t, int* idx);
 // Scalar reference: the same selection, one element at a time.
 int TopAbsReference(const float* x, int k, int t, int* idx);
 
+// sum x[i]^2 in double over k floats (SIMD: four fp32 lanes per group of 16 widened to double per
+// group, so the result is within k * 2^-24 relative of the exact sum); the reference is plain double.
+double SumOfSquares(const float* x, int k);
+double SumOfSquaresReference(const float* x, int k);
+
 }  // namespace edgebert
