@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "edgebert.h"
 #include "last_error.h"
@@ -102,6 +104,37 @@ EMSCRIPTEN_KEEPALIVE int eb_convert_hf(const char* files_json, uint8_t** out_byt
   std::memcpy(p, packed->data(), packed->size());
   *out_bytes = static_cast<uint8_t*>(p);
   *out_len = packed->size();
+  return Ok();
+}
+
+// A Hugging Face checkpoint (files_json as for eb_convert_hf) loaded directly, without packing:
+// `quantization` "fp32" keeps fp32 weights (the exact path, parity with transformers), "int8"
+// quantizes at load. The input buffers stay owned by the caller and may be freed afterwards.
+EMSCRIPTEN_KEEPALIVE int eb_model_load_hf(const char* files_json, const char* quantization, int* out_handle) {
+  auto files = edgebert::ParseJson(files_json ? files_json : "");
+  if (!files.ok()) return Fail(files.status());
+  if (!files->is_object()) return Fail(edgebert::InvalidArgument("eb_model_load_hf: files_json must be an object"));
+  std::string q = quantization ? quantization : "";
+  if (q != "fp32" && q != "int8") {
+    return Fail(edgebert::InvalidArgument("quantization is '" + q + "'; it must be int8 or fp32"));
+  }
+  std::vector<std::pair<std::string, std::string_view>> list;
+  for (const auto& [name, ref] : files->as_object()) {
+    const Json* ptr = ref.Find("ptr");
+    const Json* len = ref.Find("len");
+    if (!ptr || !len || ptr->as_int(-1) < 0 || len->as_int(-1) < 0) {
+      return Fail(edgebert::InvalidArgument("eb_model_load_hf: file '" + name + "' needs integer ptr and len"));
+    }
+    list.emplace_back(name, std::string_view(reinterpret_cast<const char*>(static_cast<uintptr_t>(ptr->as_int())),
+                                             static_cast<size_t>(len->as_int())));
+  }
+  edgebert::EngineOptions opt;
+  opt.prefer_int8 = q == "int8";
+  auto engine = Engine::FromHfFiles(list, opt);
+  if (!engine.ok()) return Fail(engine.status());
+  int handle = g_next_handle++;
+  g_models[handle] = LoadedModel{std::move(engine).value(), nullptr};
+  *out_handle = handle;
   return Ok();
 }
 

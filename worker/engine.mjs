@@ -258,6 +258,26 @@ export class Engine {
     }
   }
 
+  /**
+   * Loads a checkpoint's files directly (no packed file): 'fp32' keeps the exact fp32 weights.
+   * The file buffers stay ours (free them afterwards).
+   */
+  loadHf(files, quantization, what) {
+    this.require(['eb_model_load_hf'], `load ${what} with quantization ${quantization}`);
+    const json = this._string(JSON.stringify(files));
+    const q = this._string(quantization);
+    const out = this.malloc(4);
+    try {
+      const rc = this._call('eb_model_load_hf', null, `load ${what}`, json, q, out);
+      if (rc !== 0) throw errorFromStatus(rc, this.lastError(), `cannot load ${what}`);
+      return this.mod.HEAP32[out >> 2];
+    } finally {
+      this.free(out);
+      this.free(q);
+      this.free(json);
+    }
+  }
+
   modelInfo(handle) {
     this.require(['eb_model_info'], 'describe a model');
     return this._outJson('eb_model_info', handle, `describe model ${handle}`, handle);

@@ -92,6 +92,12 @@ export interface LoadOptions extends RuntimeOptions {
   cacheDir?: string;
   /** A runtime from createRuntime() to load into (shares its engine and memory). */
   runtime?: Runtime;
+  /**
+   * Default 'int8' (a checkpoint is packed to int8 in the worker). 'fp32' loads a checkpoint
+   * (repository or files) with its fp32 weights: the exact path, same results as transformers
+   * within 1e-4, about 4x the memory and slower. Packed .ebm models are always int8.
+   */
+  quantization?: 'int8' | 'fp32';
 }
 
 export interface BuildInfo {

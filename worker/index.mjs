@@ -24,7 +24,7 @@ const isNode = () => typeof process === 'object' && !!process.versions && !!proc
 const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'function';
 
 const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl'];
-const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime'];
+const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime', 'quantization'];
 
 /**
  * One engine (wasm instance) in a worker or in-process. Pipelines share the default runtime so
@@ -203,7 +203,10 @@ async function loadModel(what, source, options) {
   if (cacheDir === undefined && options.cache !== false && isNode()) cacheDir = await defaultCacheDir();
   let loaded;
   try {
-    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir } },
+    if (options.quantization !== undefined && !['int8', 'fp32'].includes(options.quantization)) {
+      throw new EdgebertError('InvalidArgument', `${what}: quantization must be 'int8' or 'fp32', got ${JSON.stringify(options.quantization)}`);
+    }
+    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir, quantization: options.quantization } },
       { signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
     if (owned) await runtime.close();

@@ -73,8 +73,22 @@ export function createService(inlineOptions = {}) {
         onProgress: ctx.progress,
         cache,
       });
+      const quantization = o.quantization || 'int8';
       let packed;
-      if (isRepo) {
+      let handle;
+      if (isRepo && quantization === 'fp32') {
+        // The exact path: fp32 weights straight from the checkpoint, no packed int8 file.
+        const refs = {};
+        for (const [name, f] of files) refs[name] = f.result;
+        try {
+          handle = eng.loadHf(refs, 'fp32', label);
+        } finally {
+          for (const f of files.values()) eng.free(f.result.ptr);
+        }
+      } else if (quantization !== 'int8') {
+        for (const f of files.values()) eng.free(f.result.ptr);
+        throw new EdgebertError('InvalidArgument', `quantization 'fp32' needs a checkpoint (a repository or its files); ${label} is a packed int8 model`);
+      } else if (isRepo) {
         const refs = {};
         for (const [name, f] of files) refs[name] = f.result;
         try {
@@ -85,12 +99,13 @@ export function createService(inlineOptions = {}) {
       } else {
         packed = files.values().next().value.result;
       }
-      let handle;
-      try {
-        handle = eng.loadModel(packed.ptr, packed.len, label);
-      } catch (err) {
-        eng.free(packed.ptr);  // on failure the bytes are still ours
-        throw err;
+      if (handle === undefined) {
+        try {
+          handle = eng.loadModel(packed.ptr, packed.len, label);
+        } catch (err) {
+          eng.free(packed.ptr);  // on failure the bytes are still ours
+          throw err;
+        }
       }
       let info;
       try {
