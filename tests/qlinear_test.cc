@@ -199,6 +199,32 @@ TEST(QLinear, PrepareInPlaceRejectsASmallRoomWithoutWriting) {
   EXPECT_EQ(room, before);
 }
 
+// Excluding columns while quantizing equals QLinear on a copy with those entries zeroed, bit for
+// bit (negative entries ignored; repeated columns harmless).
+TEST(QLinear, ExcludingEqualsZeroedCopy) {
+  std::mt19937 rng(13);
+  QLinearScratch scratch;
+  for (const auto& [m, n, k, t] : std::vector<std::tuple<int, int, int, int>>{{7, 9, 33, 4}, {16, 64, 768, 4}, {3, 5, 2, 3}}) {
+    SCOPED_TRACE(testing::Message() << "m=" << m << " n=" << n << " k=" << k << " t=" << t);
+    Layer l = MakeLayer(n, k, true, &rng);
+    ASSERT_TRUE(PrepareQLinear(&l.w).ok());
+    const std::vector<float> x = MakeActivations(m, k, &rng);
+    std::uniform_int_distribution<int> col(-1, k - 1);
+    std::vector<int32_t> ex(static_cast<size_t>(m) * t);
+    std::vector<float> zeroed = x;
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < t; ++j) {
+        const int c = col(rng);
+        ex[static_cast<size_t>(i) * t + j] = c;
+        if (c >= 0) zeroed[static_cast<size_t>(i) * k + c] = 0.f;
+      }
+    std::vector<float> a(static_cast<size_t>(m) * n), b(a.size());
+    QLinear(zeroed.data(), m, l.w, a.data(), &scratch);
+    QLinearExcluding(x.data(), m, ex.data(), t, l.w, b.data(), &scratch);
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
+  }
+}
+
 TEST(QLinear, PrepareRejectsBadShapes) {
   std::vector<int8_t> wq(4, 1);
   std::vector<float> s(2, 1.f);

@@ -111,13 +111,12 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
     return;
   }
   const int k = l.k, n = l.n;
-  float* xs = Grow(&rs->outlier_x, static_cast<size_t>(m) * k);  // (m, k) x without its outliers
+  // (m, t) each row's outlier columns, quantized as 0 by QLinearExcluding (no copy of x).
+  int32_t* excluded = Grow(&rs->qscratch.excluded, static_cast<size_t>(m) * t);
   // (m * t) outliers as (column << 32 | row), sorted below so each weight column is read once.
   int64_t* pairs = Grow(&rs->outlier_pairs, static_cast<size_t>(m) * t);
   for (int r = 0; r < m; ++r) {
     const float* xr = x + static_cast<size_t>(r) * k;
-    float* xsr = xs + static_cast<size_t>(r) * k;
-    std::copy_n(xr, k, xsr);
     // The t largest |x| (ties keep the lower column), SIMD-filtered.
     int bi[kInt8OutliersPerRow];
     int count = TopAbs(xr, k, t, bi);
@@ -127,12 +126,15 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
       while (count > 0 && !(std::fabs(xr[bi[count - 1]]) > limit)) --count;
     }
     for (int j = 0; j < count; ++j) {
-      xsr[bi[j]] = 0.f;
+      excluded[static_cast<size_t>(r) * t + j] = bi[j];
       pairs[static_cast<size_t>(r) * t + j] = (static_cast<int64_t>(bi[j]) << 32) | r;
     }
-    for (int j = count; j < t; ++j) pairs[static_cast<size_t>(r) * t + j] = -1;  // no further outliers
+    for (int j = count; j < t; ++j) {  // no further outliers in this row
+      excluded[static_cast<size_t>(r) * t + j] = -1;
+      pairs[static_cast<size_t>(r) * t + j] = -1;
+    }
   }
-  QLinear(xs, m, l.q, y, &rs->qscratch);
+  QLinearExcluding(x, m, excluded, t, l.q, y, &rs->qscratch);
   // y[r] += x[r][col] * dequant(W[:, col]) for each outlier. Tokens share their outlier features
   // (the same few dimensions), so grouping by column reads each strided weight column once.
   const size_t np = static_cast<size_t>(m) * t;

@@ -3,6 +3,7 @@
 // gemmlowp's SSE4 kernel on x86-64), scales, zero points and bias applied in the fused unpack.
 #include "gemm/qlinear.h"
 
+#include <algorithm>
 #include <cassert>
 #include <string>
 #include <vector>
@@ -86,6 +87,11 @@ void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out) {
 }
 
 void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch) {
+  QLinearExcluding(x, m, nullptr, 0, w, y, scratch);
+}
+
+void QLinearExcluding(const float* x, int m, const int32_t* excluded, int per_row, const QLinearWeights& w,
+                      float* y, QLinearScratch* scratch) {
   if (m <= 0) return;
   const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
   assert(packed && "QLinear: call PrepareQLinear first");
@@ -98,10 +104,23 @@ void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearSc
   scratch->x_scale.resize(m);
   scratch->x_zero.resize(m);
   scratch->x_offset.resize(m);
+  if (per_row > 0 && scratch->row.size() < static_cast<size_t>(k)) scratch->row.resize(k);
   for (int i = 0; i < m; ++i) {
+    const float* xi = x + static_cast<size_t>(i) * k;
+    if (per_row > 0) {
+      // One row at a time with its excluded entries set to 0: no (m, k) copy of x.
+      std::copy_n(xi, k, scratch->row.data());
+      for (int j = 0; j < per_row; ++j) {
+        const int32_t c = excluded[static_cast<size_t>(i) * per_row + j];
+        if (c >= 0) {
+          assert(c < k);
+          scratch->row[c] = 0.f;
+        }
+      }
+      xi = scratch->row.data();
+    }
     // Bitwise the same as QuantizeRowU8 (what QLinearReference uses), vectorized in wasm.
-    QuantizeRowU8Fast(x + static_cast<size_t>(i) * k, k,
-                      scratch->x_q.data() + static_cast<size_t>(i) * k, &scratch->x_scale[i],
+    QuantizeRowU8Fast(xi, k, scratch->x_q.data() + static_cast<size_t>(i) * k, &scratch->x_scale[i],
                       &scratch->x_zero[i]);
     scratch->x_offset[i] = -scratch->x_zero[i];
   }

@@ -73,10 +73,18 @@ struct QLinearScratch {
   std::vector<int32_t> x_zero;     // (m)
   std::vector<int32_t> acc;        // unused by the gemmlowp path (kept for compatibility)
   std::vector<int32_t> x_offset;   // (m) = -x_zero, gemmlowp's per-column rhs offset
+  std::vector<float> row;          // (k) one row of x with its excluded entries zeroed (QLinearExcluding)
+  std::vector<int32_t> excluded;   // (m, per_row) storage a caller may use for QLinearExcluding's list
   std::shared_ptr<GemmU8Scratch> gemm;  // packed activations and int32 block, made on first use
   int max_threads = 1;  // threads QLinear may use, the caller's included (1 without thread support)
 };
 void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
+
+// QLinear of x with, in each row i, the entries at columns excluded[i * per_row + j] (j < per_row;
+// negative ones ignored) taken as 0: bit for bit QLinear on a copy of x with those entries zeroed,
+// without the (m, k) copy (one row at a time). per_row 0: QLinear.
+void QLinearExcluding(const float* x, int m, const int32_t* excluded, int per_row, const QLinearWeights& w,
+                      float* y, QLinearScratch* scratch);
 
 // The scalar reference for QLinear: same quantization, plain loops. Tests compare against it.
 void QLinearReference(const float* x, int m, const QLinearWeights& w, float* y);
