@@ -61,9 +61,13 @@ TEST(KernelsTopAbs, SumOfSquaresWithinBound) {
   for (int k : {0, 1, 3, 4, 15, 16, 17, 768, 3072}) {
     std::vector<float> x(k);
     for (float& v : x) v = normal(rng);
-    const double want = SumOfSquaresReference(x.data(), k);
+    if (k > 2) x[k - 2] = -60.f;  // the largest magnitude in the scalar tail or the last group
+    float max_ref = -1, max_simd = -1;
+    const double want = SumOfSquaresReference(x.data(), k, &max_ref);
     // fp32 squares and partial sums of 4 terms per lane: 3 roundings of 2^-24 relative each.
-    EXPECT_NEAR(SumOfSquares(x.data(), k), want, 4 * 6e-8 * want + 1e-30) << k;
+    EXPECT_NEAR(SumOfSquares(x.data(), k, &max_simd), want, 4 * 6e-8 * want + 1e-30) << k;
+    EXPECT_EQ(max_simd, max_ref) << k;
+    EXPECT_EQ(SumOfSquares(x.data(), k), SumOfSquares(x.data(), k, &max_simd)) << k;
   }
 }
 

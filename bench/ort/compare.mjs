@@ -9,7 +9,9 @@
 //
 // Per sequence length and engine: the model is loaded anew (ORT: InferenceSession.create;
 // edgebert: the packed file copied into the heap and bound in place), then the first run after
-// load ("first") and the median of `runs` further runs ("steady") are timed. Token ids are
+// load ("first") and the median of `runs` further runs ("steady") are timed, the two engines'
+// steady runs alternating; "median pair ratio" is the median over those adjacent pairs of
+// edgebert / ORT (the least load-sensitive figure on a shared machine). Token ids are
 // passed directly to both (no tokenizer), so this measures the encoders.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -29,8 +31,9 @@ ort.env.wasm.simd = true;
 ort.env.wasm.proxy = false;
 ort.env.logLevel = 'error';
 
-async function benchOrt(onnxBytes, seq) {
-  let t0 = performance.now();
+// Loads a session; returns its load time and run(), which times one inference.
+async function openOrt(onnxBytes, seq) {
+  const t0 = performance.now();
   const session = await ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   const loadMs = performance.now() - t0;
   const ids = BigInt64Array.from(idsFor(seq), BigInt);
@@ -38,17 +41,15 @@ async function benchOrt(onnxBytes, seq) {
     input_ids: new ort.Tensor('int64', ids, [1, seq]),
     attention_mask: new ort.Tensor('int64', new BigInt64Array(seq).fill(1n), [1, seq]),
   };
-  t0 = performance.now();
-  await session.run(feeds);
-  const firstMs = performance.now() - t0;
-  const times = [];
-  for (let r = 0; r < runs; ++r) {
-    t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  await session.release();
-  return { loadMs, firstMs, steadyMs: median(times) };
+  return {
+    loadMs,
+    async run() {
+      const t = performance.now();
+      await session.run(feeds);
+      return performance.now() - t;
+    },
+    close: () => session.release(),
+  };
 }
 
 // ---- edgebert -------------------------------------------------------------------------------------
@@ -58,8 +59,8 @@ const { instantiateEdgebert } = await import(here('../../worker/wasm_loader.mjs'
 const M = await instantiateEdgebert({ factory, wasm: here(`../../${buildDir}/wasm/edgebert.wasm`) });
 const check = (rc, what) => { if (rc !== 0) throw new Error(`${what}: status ${rc}: ${M.UTF8ToString(M._eb_last_error())}`); };
 
-function benchEdgebert(packed, seq) {
-  let t0 = performance.now();
+function openEdgebert(packed, seq) {
+  const t0 = performance.now();
   const buf = M._eb_enc_buffer_alloc(packed.length);
   M.HEAPU8.set(packed, buf);
   const slot = M._eb_malloc(8);
@@ -70,37 +71,51 @@ function benchEdgebert(packed, seq) {
   M.HEAP32.set(Int32Array.from(idsFor(seq)), ids >> 2);
   const outs = M._eb_malloc(4 * 5), dims = M._eb_malloc(4 * 5);
   const rs = M._eb_enc_runstate_new();
-  t0 = performance.now();
-  check(M._eb_enc_run(model, rs, 1, seq, ids, 0, 0, outs, dims), 'run');
-  const firstMs = performance.now() - t0;
-  const times = [];
-  for (let r = 0; r < runs; ++r) {
-    t0 = performance.now();
-    check(M._eb_enc_run(model, rs, 1, seq, ids, 0, 0, outs, dims), 'run');
-    times.push(performance.now() - t0);
-  }
-  M._eb_enc_runstate_free(rs);
-  M._eb_enc_model_free(model);
-  M._eb_enc_buffer_free(buf);
-  for (const p of [slot, ids, outs, dims]) M._eb_free(p);
-  return { loadMs, firstMs, steadyMs: median(times) };
+  return {
+    loadMs,
+    async run() {
+      const t = performance.now();
+      check(M._eb_enc_run(model, rs, 1, seq, ids, 0, 0, outs, dims), 'run');
+      return performance.now() - t;
+    },
+    close() {
+      M._eb_enc_runstate_free(rs);
+      M._eb_enc_model_free(model);
+      M._eb_enc_buffer_free(buf);
+      for (const p of [slot, ids, outs, dims]) M._eb_free(p);
+    },
+  };
 }
 
 const onnx = await readFile(here('../models/distilbert-base/onnx/model_quantized.onnx'));
 const packed = await readFile(here('../models/distilbert-base/model.ebm'));
 console.log(`DistilBERT-base geometry (6 layers, 768, 12 heads, FFN 3072), batch 1, one thread; ` +
             `ORT q8 ${(onnx.length / 1e6).toFixed(1)} MB, edgebert .ebm ${(packed.length / 1e6).toFixed(1)} MB`);
-console.log('seq | ORT load | ORT first | ORT steady | edgebert load | edgebert first | edgebert steady | steady ratio | first ratio');
+console.log('seq | ORT load | ORT first | ORT steady | edgebert load | edgebert first | edgebert steady | steady ratio | median pair ratio | first ratio');
 const rows = [];
 for (const seq of seqs) {
-  // Alternate which engine goes first so neither always runs on a warmer machine.
-  const ortRes = await benchOrt(onnx, seq);
-  const ebRes = benchEdgebert(packed, seq);
+  // Load and first run of each engine, then the steady runs interleaved (ORT, edgebert, ORT, ...)
+  // so that both see the same machine load; the machine this runs on is shared.
+  const o = await openOrt(onnx, seq);
+  const oFirst = await o.run();
+  const e = openEdgebert(packed, seq);
+  const eFirst = await e.run();
+  const ot = [], et = [];
+  for (let r = 0; r < runs; ++r) {
+    ot.push(await o.run());
+    et.push(await e.run());
+  }
+  await o.close();
+  e.close();
+  const ortRes = { loadMs: o.loadMs, firstMs: oFirst, steadyMs: median(ot) };
+  const ebRes = { loadMs: e.loadMs, firstMs: eFirst, steadyMs: median(et) };
   const row = { seq, ort: ortRes, edgebert: ebRes,
-    steadyRatio: ebRes.steadyMs / ortRes.steadyMs, firstRatio: ebRes.firstMs / ortRes.firstMs };
+    steadyRatio: ebRes.steadyMs / ortRes.steadyMs, firstRatio: ebRes.firstMs / ortRes.firstMs,
+    pairRatio: median(et.map((t, i) => t / ot[i])) };
   rows.push(row);
   const f = (x) => x.toFixed(1).padStart(7);
   console.log(`${String(seq).padStart(3)} | ${f(ortRes.loadMs)} | ${f(ortRes.firstMs)} | ${f(ortRes.steadyMs)} | ` +
-              `${f(ebRes.loadMs)} | ${f(ebRes.firstMs)} | ${f(ebRes.steadyMs)} | ${row.steadyRatio.toFixed(2)}x | ${row.firstRatio.toFixed(2)}x`);
+              `${f(ebRes.loadMs)} | ${f(ebRes.firstMs)} | ${f(ebRes.steadyMs)} | ${row.steadyRatio.toFixed(2)}x | ` +
+              `${row.pairRatio.toFixed(2)}x | ${row.firstRatio.toFixed(2)}x`);
 }
 if (args.includes('--json')) console.log(JSON.stringify(rows));

@@ -119,10 +119,14 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
     const float* xr = x + static_cast<size_t>(r) * k;
     // The t largest |x| (ties keep the lower column), SIMD-filtered.
     int bi[kInt8OutliersPerRow];
-    int count = TopAbs(xr, k, t, bi);
-    const double squares = SumOfSquares(xr, k);
-    if (std::isfinite(squares)) {  // else keep them all: inf/NaN must reach y through the fp32 products
-      const float limit = kInt8OutlierRatio * static_cast<float>(std::sqrt(squares / k));
+    float absmax;
+    const double squares = SumOfSquares(xr, k, &absmax);
+    const float limit = kInt8OutlierRatio * static_cast<float>(std::sqrt(squares / k));
+    int count = 0;
+    if (!std::isfinite(squares)) {
+      count = TopAbs(xr, k, t, bi);  // keep them all: inf/NaN must reach y through the fp32 products
+    } else if (absmax > limit) {
+      count = TopAbs(xr, k, t, bi);
       while (count > 0 && !(std::fabs(xr[bi[count - 1]]) > limit)) --count;
     }
     for (int j = 0; j < count; ++j) {
@@ -295,15 +299,13 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     }
     RunLinear(L.o, ctx, M, tmp, precision, rs);  // (M, H)
     // Add & norm: x = LayerNorm(attn + x).
-    AddInPlace(tmp, x, MH);
-    std::copy_n(tmp, MH, x);
+    AddInPlace(x, tmp, MH);  // x + tmp == tmp + x bit for bit: no copy back needed
     LayerNormRows(x, M, H, L.attn_ln, c.layer_norm_eps);
     // FFN: x = LayerNorm(W2 act(W1 x + b1) + b2 + x).
     RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
     ApplyActivation(c.activation, ffn, static_cast<size_t>(M) * I);
     RunLinear(L.ffn_out, ffn, M, tmp, precision, rs);  // (M, H)
-    AddInPlace(tmp, x, MH);
-    std::copy_n(tmp, MH, x);
+    AddInPlace(x, tmp, MH);  // x + tmp == tmp + x bit for bit: no copy back needed
     LayerNormRows(x, M, H, L.ffn_ln, c.layer_norm_eps);
   }
 

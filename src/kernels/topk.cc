@@ -47,24 +47,38 @@ int TopAbs(const float* x, int k, int t, int* idx) {
   return list.count;
 }
 
-double SumOfSquares(const float* x, int k) {
+double SumOfSquares(const float* x, int k, float* absmax) {
   double sum = 0;
+  simd::F4 m4 = simd::Splat(0.f);
   int i = 0;
   for (; i + 16 <= k; i += 16) {
     simd::F4 s4 = simd::Splat(0.f);
     for (int u = 0; u < 16; u += 4) {
       const simd::F4 v = simd::Load(x + i + u);
       s4 += v * v;
+      m4 = simd::Max(m4, simd::Abs(v));
     }
     sum += static_cast<double>(s4[0]) + s4[1] + s4[2] + s4[3];
   }
-  for (; i < k; ++i) sum += static_cast<double>(x[i]) * x[i];
+  float mx = simd::HorizontalMax(m4);
+  for (; i < k; ++i) {
+    sum += static_cast<double>(x[i]) * x[i];
+    const float a = std::fabs(x[i]);
+    mx = a > mx ? a : mx;
+  }
+  if (absmax) *absmax = mx;
   return sum;
 }
 
-double SumOfSquaresReference(const float* x, int k) {
+double SumOfSquaresReference(const float* x, int k, float* absmax) {
   double sum = 0;
-  for (int i = 0; i < k; ++i) sum += static_cast<double>(x[i]) * x[i];
+  float mx = 0.f;
+  for (int i = 0; i < k; ++i) {
+    sum += static_cast<double>(x[i]) * x[i];
+    const float a = std::fabs(x[i]);
+    mx = a > mx ? a : mx;
+  }
+  if (absmax) *absmax = mx;
   return sum;
 }
 

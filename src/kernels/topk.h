@@ -14,8 +14,9 @@ int TopAbs(const float* x, int k, int t, int* idx);
 int TopAbsReference(const float* x, int k, int t, int* idx);
 
 // sum x[i]^2 in double over k floats (SIMD: four fp32 lanes per group of 16 widened to double per
-// group, so the result is within k * 2^-24 relative of the exact sum); the reference is plain double.
-double SumOfSquares(const float* x, int k);
-double SumOfSquaresReference(const float* x, int k);
+// group, so the result is within 4 * 2^-24 relative of the exact sum); the reference is plain
+// double. With absmax: also max |x[i]| (NaN entries ignored; 0 for k = 0).
+double SumOfSquares(const float* x, int k, float* absmax = nullptr);
+double SumOfSquaresReference(const float* x, int k, float* absmax = nullptr);
 
 }  // namespace edgebert
