@@ -1,5 +1,7 @@
 // wasm_bench.mjs: DistilBERT-base packed model in wasm under node: load time from an in-heap buffer
-// to a ready model, encoder latency, and the wasm memory size (its peak: memory only grows).
+// to a ready model (eb_enc_model_load packs the Linear weights in place, as eb_model_load does),
+// encoder latency, and the wasm memory size (its peak: memory only grows, by 20% steps of the
+// current size in this Emscripten, so the peak is a step at or above what malloc holds).
 //
 //   build/<native>/bench/encoder_bench --write_packed=/tmp/distilbert-base.edgebert --benchmark_filter=none
 //   node bench/encoder/wasm_bench.mjs build/<wasm> /tmp/distilbert-base.edgebert [seq_len=512]
