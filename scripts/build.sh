@@ -12,6 +12,7 @@ flavour="${1:-native}"
 shift || true
 JOBS="${EDGEBERT_JOBS:-$(nproc)}"
 dir="$ROOT/build/$flavour"
+mkdir -p "$ROOT/build"
 
 case "$flavour" in
   native) args=(-DCMAKE_BUILD_TYPE=Release) ;;
