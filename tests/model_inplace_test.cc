@@ -156,7 +156,7 @@ TEST(ModelInPlace, RoomCoversThisBuildsLayoutForAllShapes) {
 
 // The acceptance test of in-place packing: on every fixture model the outputs are bit for bit
 // those of the copy path, the weights are packed over themselves (no int8 row-major view left)
-// and the buffer is no longer the file.
+// and the buffer is no longer the file; LoadHfModel (int8) packs its own storage in place alike.
 TEST(ModelInPlace, IdenticalToCopyPathOnEveryFixtureModel) {
   for (const char* name : kFixtureModels) {
     const std::string file = ConvertFixture(name);
@@ -177,6 +177,15 @@ TEST(ModelInPlace, IdenticalToCopyPathOnEveryFixtureModel) {
     ASSERT_EQ(a.size(), b.size()) << name;
     ASSERT_FALSE(a.empty()) << name;
     for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << name << " output " << i;
+
+    // LoadHfModel owns the weights it quantizes: packed over themselves too, same outputs.
+    const std::string dir = FixturePath(std::string("models/") + name + "/");
+    const std::string config = ReadFileOrFail(dir + "config.json");
+    const std::string st = ReadFileOrFail(dir + "model.safetensors");
+    auto direct = LoadHfModel(config, reinterpret_cast<const uint8_t*>(st.data()), st.size(), HfLoadOptions{false, true});
+    ASSERT_TRUE(direct.ok()) << name << ": " << direct.status().ToString();
+    for (const Linear* l : EncoderLinears(**direct)) EXPECT_EQ(l->q.weight, nullptr) << name;
+    EXPECT_EQ(RunAll(**direct), a) << name;
   }
 }
 

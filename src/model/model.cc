@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "model/safetensors.h"
 #include "model/safetensors_source.h"
@@ -187,6 +188,28 @@ class Binder {
   Model* m_;
 };
 
+// A checkpoint's tensors for LoadHfModel: the Model owns the int8 weights it quantized, so each
+// Linear weight is packed over itself (its storage grown to the packed size) instead of into a copy.
+class OwnedSafetensorsSource : public SafetensorsSource {
+ public:
+  OwnedSafetensorsSource(const SafetensorsFile* file, Model* m) : SafetensorsSource(file, m), model_(m) {}
+  Status PrepareLinear(const std::string& name, QLinearWeights* q) override {
+    if (!packed_.insert(name).second) return Internal("'" + name + "' bound twice as a Linear weight");
+    for (std::vector<int8_t>& v : model_->owned_i8) {
+      if (v.data() != q->weight || v.size() != static_cast<size_t>(q->n) * q->k) continue;
+      const size_t need = QLinearPackedBytes(q->n, q->k);
+      if (v.size() < need) v.resize(need);
+      q->weight = v.data();
+      return PrepareQLinearInPlace(q, reinterpret_cast<uint8_t*>(v.data()), v.size());
+    }
+    return PrepareQLinear(q);
+  }
+
+ private:
+  Model* model_;
+  std::set<std::string> packed_;
+};
+
 }  // namespace
 
 Status BindModelWeights(TensorSource* src, bool fp32, bool int8, Model* model) {
@@ -199,7 +222,7 @@ Result<std::unique_ptr<Model>> LoadHfModel(std::string_view config_json, const u
   auto model = std::make_unique<Model>();
   EB_ASSIGN_OR_RETURN(model->config, ParseModelConfig(config_json, "config.json"));
   EB_ASSIGN_OR_RETURN(SafetensorsFile file, ParseSafetensors(safetensors, safetensors_size, "model.safetensors"));
-  SafetensorsSource src(&file, model.get());
+  OwnedSafetensorsSource src(&file, model.get());
   EB_RETURN_IF_ERROR(BindModelWeights(&src, options.fp32, options.int8, model.get()));
   return model;
 }
