@@ -166,3 +166,41 @@ TEST(Engine, TokenizeReportsUtf16OffsetsThatSliceTheJsString) {
 
 }  // namespace
 }  // namespace edgebert
+
+namespace edgebert {
+namespace {
+
+// transformers applies tokenizer_config.json's model_max_length on top of tokenizer.json; so do we.
+TEST(Engine, TokenizerConfigMaxLengthLimitsInputsWithTokenizerJson) {
+  std::vector<std::string> storage;
+  std::vector<std::pair<std::string, std::string_view>> files;
+  auto manifest = testing::ReadJsonFixture("pipelines/models/manifest.json");
+  const Json* ckpt = manifest.Find("tc_single3");
+  ASSERT_NE(ckpt, nullptr);
+  storage.reserve(ckpt->size());
+  for (const auto& [name, rel] : ckpt->as_object()) {
+    std::string bytes = ReadFileOrFail(FixturePath("pipelines/models/" + rel.as_string()));
+    if (name == "tokenizer_config.json") {
+      auto cfg = ParseJson(bytes);
+      ASSERT_TRUE(cfg.ok());
+      Json::Object o;
+      for (const auto& kv : cfg->as_object()) {
+        if (kv.first != "model_max_length") o.push_back(kv);
+      }
+      o.emplace_back("model_max_length", Json::Number(10));
+      bytes = DumpJson(Json::MakeObject(std::move(o)));
+    }
+    storage.push_back(std::move(bytes));
+    files.emplace_back(name, storage.back());
+  }
+  ASSERT_NE(ckpt->Find("tokenizer.json"), nullptr);
+  auto e = Engine::FromHfFiles(files, EngineOptions{false});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto r = (*e)->Run("text-classification", Req(R"({"text": "one two three four five six seven eight nine ten"})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(r.status().message().find("at most 10"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace edgebert

@@ -196,6 +196,18 @@ Result<Tokenizer> MakeTokenizer(const std::function<const std::string_view*(std:
   return NotFound("the model carries no tokenizer: it needs tokenizer.json or vocab.txt");
 }
 
+// tokenizer_config.json's model_max_length, which transformers applies on top of tokenizer.json
+// (0 when absent, unparsable, or the "no limit" placeholder of 1e30 transformers writes).
+size_t TokenizerConfigMaxLength(const std::function<const std::string_view*(std::string_view)>& find) {
+  const std::string_view* cfg = find("tokenizer_config.json");
+  if (!cfg) return 0;
+  auto json = ParseJson(*cfg);
+  if (!json.ok()) return 0;  // the tokenizer loader reports a broken config where it reads it
+  const Json* v = json->Find("model_max_length");
+  if (!v || !v->is_number() || !(v->as_double() >= 1) || v->as_double() > 1e9) return 0;
+  return static_cast<size_t>(v->as_double());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::FromPacked(const uint8_t* data, size_t size, const EngineOptions& options) {
@@ -210,8 +222,11 @@ Result<std::unique_ptr<Engine>> Engine::FromPackedInPlace(uint8_t* data, size_t 
 
 Result<std::unique_ptr<Engine>> Engine::FromPackedModel(std::unique_ptr<Model> model, const EngineOptions& options) {
   const Model* m = model.get();
-  EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer([m](std::string_view name) { return m->FindFile(name); }));
-  return Finish(std::move(model), std::move(tokenizer), options);
+  auto find = [m](std::string_view name) { return m->FindFile(name); };
+  EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
+  EB_ASSIGN_OR_RETURN(auto engine, Finish(std::move(model), std::move(tokenizer), options));
+  engine->config_max_length_ = TokenizerConfigMaxLength(find);
+  return engine;
 }
 
 Result<std::unique_ptr<Engine>> Engine::FromHfFiles(
@@ -232,7 +247,9 @@ Result<std::unique_ptr<Engine>> Engine::FromHfFiles(
   EB_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                       LoadHfModel(*config, reinterpret_cast<const uint8_t*>(weights->data()), weights->size(), load));
   EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
-  return Finish(std::move(model), std::move(tokenizer), options);
+  EB_ASSIGN_OR_RETURN(auto engine, Finish(std::move(model), std::move(tokenizer), options));
+  engine->config_max_length_ = TokenizerConfigMaxLength(find);
+  return engine;
 }
 
 Result<std::unique_ptr<Engine>> Engine::Finish(std::unique_ptr<Model> model, Tokenizer tokenizer,
@@ -264,6 +281,7 @@ Result<std::unique_ptr<Engine>> Engine::Finish(std::unique_ptr<Model> model, Tok
 size_t Engine::MaxTokens() const {
   size_t n = static_cast<size_t>(model_->config.max_position);
   if (tokenizer_.model_max_length() > 0) n = std::min(n, tokenizer_.model_max_length());
+  if (config_max_length_ > 0) n = std::min(n, config_max_length_);
   return n;
 }
 

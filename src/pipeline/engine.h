@@ -88,6 +88,7 @@ class Engine {
   Tokenizer tokenizer_;
   std::vector<std::string> vocab_;  // id -> token string, for the heads' "word" and fill-mask
   Precision precision_ = Precision::kFp32;
+  size_t config_max_length_ = 0;  // tokenizer_config.json model_max_length; 0 = none
   RunState state_;
 };
 
