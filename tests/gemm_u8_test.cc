@@ -137,7 +137,7 @@ TEST(GemmU8, PackingMatchesGemmlowpPackLhs) {
   }
 }
 
-// PackInto (caller's storage) computes what Pack does, and every column reads back exactly.
+// PackInto (caller's storage) computes what Pack does, and every row and column reads back exactly.
 TEST(GemmU8, PackIntoAndColumnsReadBack) {
   GemmU8Scratch scratch;
   for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{{3, 13, 33}, {5, 25, 1025}, {2, 1, 7}}) {
@@ -153,6 +153,12 @@ TEST(GemmU8, PackIntoAndColumnsReadBack) {
     GemmU8ToInt32(p.x.data(), p.x_offset.data(), m, *into, p.w_offset, a.data(), &scratch);
     GemmU8ToInt32(p.x.data(), p.x_offset.data(), m, *owned, p.w_offset, b.data(), &scratch);
     EXPECT_EQ(a, b);
+    std::vector<float> row(k);
+    for (int r = 0; r < n; ++r) {
+      into->DequantizeRow(r, -128, 0.5f, row.data());
+      for (int d = 0; d < k; ++d)
+        ASSERT_EQ(row[d], 0.5f * static_cast<float>(int{p.w[static_cast<size_t>(r) * k + d]} - 128)) << r << ", " << d;
+    }
     std::vector<float> ones(n, 1.f), col(n);
     for (int d = 0; d < k; ++d) {
       into->DequantizeColumn(d, -128, ones.data(), col.data());

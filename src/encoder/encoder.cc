@@ -270,7 +270,9 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
       const size_t m = static_cast<size_t>(b) * T + t;
       const int id = in.input_ids[m];
       float* xr = x + m * H;
-      if (precision == Precision::kFp32 || !w.word.i8) {
+      if (precision == Precision::kInt8 && w.word.packed_rows) {
+        QLinearDequantizedRow(*w.word.packed_rows, id, xr);  // rows packed in place as the tied decoder
+      } else if (precision == Precision::kFp32 || !w.word.i8) {
         std::copy_n(w.word.f32 + static_cast<size_t>(id) * H, H, xr);
       } else {
         const int8_t* e = w.word.i8 + static_cast<size_t>(id) * H;

@@ -261,6 +261,26 @@ void PackedWeightsU8::DequantizeColumn(int col, int32_t offset, const float* sca
   }
 }
 
+void PackedWeightsU8::DequantizeRow(int row, int32_t offset, float scale, float* out) const {
+  const Impl& w = *impl_;
+  assert(row >= 0 && row < w.n);
+  const gemmlowp::BlockParams& p = w.params;
+  const int r0 = row / kKernelWidth * kKernelWidth;
+  const size_t in_cell = static_cast<size_t>((row - r0) / LhsCell::kWidth) * LhsCell::kSize;
+  for (int d1 = 0; d1 < w.k; d1 += p.l1_depth) {
+    const int run_depth = std::min(p.l1_depth, p.l2_depth - d1);
+    const uint8_t* run = w.data + static_cast<size_t>(p.l2_rows) * d1 + static_cast<size_t>(r0) * run_depth + in_cell;
+    const int depth = std::min(run_depth, w.k - d1);
+    for (int dr = 0; dr < depth; ++dr) {
+      const int in_register = dr % gemmlowp::kRegisterSize;
+      const size_t at = static_cast<size_t>(dr / gemmlowp::kRegisterSize) * kRegisterBlockBytes +
+                        static_cast<size_t>(in_register / LhsCell::kDepth) * LhsFormat::kCells * LhsCell::kSize +
+                        gemmlowp::OffsetIntoCell<LhsCell>(row % LhsCell::kWidth, in_register % LhsCell::kDepth);
+      out[d1 + dr] = scale * static_cast<float>(static_cast<int32_t>(run[at]) + offset);
+    }
+  }
+}
+
 bool PackingMatchesGemmlowpForTest(const uint8_t* w, int n, int k) {
   auto ours = PackedWeightsU8::Pack(w, n, k);
   const PackedWeightsU8::Impl& o = ours->impl();

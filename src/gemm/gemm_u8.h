@@ -46,6 +46,8 @@ class PackedWeightsU8 {
   // out[r] = scale[r] * float(w(r, col) + offset) for r in [0, n): one column read back from the
   // packed layout (the values Pack was given, exactly).
   void DequantizeColumn(int col, int32_t offset, const float* scale, float* out) const;
+  // out[d] = scale * float(w(row, d) + offset) for d in [0, k): one row read back.
+  void DequantizeRow(int row, int32_t offset, float scale, float* out) const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -86,6 +86,12 @@ void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out) {
   packed->DequantizeColumn(col, -kWeightShift, w.scale, out);
 }
 
+void QLinearDequantizedRow(const QLinearWeights& w, int row, float* out) {
+  const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
+  assert(packed && "QLinearDequantizedRow: call PrepareQLinear first");
+  packed->DequantizeRow(row, -kWeightShift, w.scale[row], out);
+}
+
 void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearScratch* scratch) {
   QLinearExcluding(x, m, nullptr, 0, w, y, scratch);
 }

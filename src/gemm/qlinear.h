@@ -61,6 +61,10 @@ Status PrepareQLinearInPlace(QLinearWeights* w, uint8_t* room, size_t room_bytes
 // packed layout (exactly the int8 values given). Precondition: PrepareQLinear* succeeded.
 void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out);
 
+// out[d] = scale[row] * W[row][d] for d in [0, k): one dequantized weight row (e.g. an embedding row
+// of a tied MLM decoder packed in place), read from the packed layout.
+void QLinearDequantizedRow(const QLinearWeights& w, int row, float* out);
+
 // Largest in_features: raw uint8 products summed over k must fit in int32 (255 * 255 * k < 2^31).
 constexpr int kQLinearMaxDepth = 32768;
 

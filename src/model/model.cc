@@ -171,7 +171,7 @@ class Binder {
             d.q.weight = w.word.i8;
             d.q.scale = w.word.scale;
             d.q.bias = d.b;
-            EB_RETURN_IF_ERROR(PrepareQLinear(&d.q));
+            EB_RETURN_IF_ERROR(src_->PrepareLinear(word, &d.q));  // in place when the source can
           }
         }
         break;
@@ -212,6 +212,15 @@ class OwnedSafetensorsSource : public SafetensorsSource {
 
 }  // namespace
 
+void UseTiedDecoderRows(Model* model) {
+  ModelWeights& w = model->weights;
+  const QLinearWeights& d = w.mlm_decoder.q;
+  if (d.prepared && !d.weight && w.word.i8 && d.scale == w.word.scale) {
+    w.word.i8 = nullptr;
+    w.word.packed_rows = &d;
+  }
+}
+
 Status BindModelWeights(TensorSource* src, bool fp32, bool int8, Model* model) {
   return Binder(src, fp32, int8, model).Bind();
 }
@@ -224,6 +233,7 @@ Result<std::unique_ptr<Model>> LoadHfModel(std::string_view config_json, const u
   EB_ASSIGN_OR_RETURN(SafetensorsFile file, ParseSafetensors(safetensors, safetensors_size, "model.safetensors"));
   OwnedSafetensorsSource src(&file, model.get());
   EB_RETURN_IF_ERROR(BindModelWeights(&src, options.fp32, options.int8, model.get()));
+  UseTiedDecoderRows(model.get());
   return model;
 }
 

@@ -38,8 +38,11 @@ struct EmbeddingTable {
   int rows = 0;
   int dim = 0;
   const float* f32 = nullptr;    // (rows, dim)
-  const int8_t* i8 = nullptr;    // (rows, dim)
+  const int8_t* i8 = nullptr;    // (rows, dim), null when the rows live in packed_rows
   const float* scale = nullptr;  // (rows)
+  // A tied MLM decoder packed in place over the int8 rows: they are read back from its packed
+  // layout (QLinearDequantizedRow) and i8 is null. Set by UseTiedDecoderRows.
+  const QLinearWeights* packed_rows = nullptr;
 };
 
 struct EncoderLayerWeights {
@@ -112,6 +115,10 @@ class TensorSource {
 // Binds every weight the config's architecture needs, checking names and shapes. fp32/int8 pick
 // which representations of the Linear weights are requested (see Model::has_fp32/has_int8).
 Status BindModelWeights(TensorSource* src, bool fp32, bool int8, Model* model);
+
+// After in-place packing: when the tied MLM decoder was packed over the word embedding rows, the
+// embedding lookup reads them through it (EmbeddingTable::packed_rows). No-op otherwise.
+void UseTiedDecoderRows(Model* model);
 
 // Options for loading a Hugging Face checkpoint directly.
 struct HfLoadOptions {

@@ -417,6 +417,7 @@ Result<std::unique_ptr<Model>> LoadPacked(const uint8_t* data, uint8_t* mutable_
   PackedSource src(data, mutable_data, &entries);
   EB_RETURN_IF_ERROR(BindModelWeights(&src, /*fp32=*/false, /*int8=*/true, model.get()));
   EB_RETURN_IF_ERROR(src.PackInPlace());  // the first write to the buffer, after every check
+  UseTiedDecoderRows(model.get());
   return model;
 }
 
