@@ -5,7 +5,9 @@
 // are allocated with eb_malloc and freed by JS with eb_free. Nothing here throws (the library is
 // built with -fno-exceptions); a wasm trap inside a call is caught on the JS side.
 #include <emscripten/emscripten.h>
+#include <emscripten/threading.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -32,6 +34,22 @@ struct LoadedModel {
 };
 std::map<int, LoadedModel> g_models;
 int g_next_handle = 1;
+
+#if EDGEBERT_THREADS
+// The pthreads build starts with one GEMM thread per logical core, up to the pool it was linked
+// with (wasm/CMakeLists.txt: PTHREAD_POOL_SIZE=4), so no thread is created on the hot path.
+constexpr int kThreadPool = 4;
+int DefaultThreads() { return std::max(1, std::min(kThreadPool, emscripten_num_logical_cores())); }
+int g_threads = DefaultThreads();
+#else
+constexpr int kThreadPool = 1;
+int g_threads = 1;
+#endif
+
+void AddModel(int handle, LoadedModel m) {
+  m.engine->SetMaxThreads(g_threads);
+  g_models[handle] = std::move(m);
+}
 
 int Fail(const Status& s) {
   edgebert::wasm::LastError() = s.message();
@@ -72,7 +90,7 @@ EMSCRIPTEN_KEEPALIVE int eb_model_load(uint8_t* bytes, size_t len, int* out_hand
   auto engine = Engine::FromPackedInPlace(bytes, len);
   if (!engine.ok()) return Fail(engine.status());
   int handle = g_next_handle++;
-  g_models[handle] = LoadedModel{std::move(engine).value(), bytes};
+  AddModel(handle, LoadedModel{std::move(engine).value(), bytes});
   *out_handle = handle;
   return Ok();
 }
@@ -133,7 +151,7 @@ EMSCRIPTEN_KEEPALIVE int eb_model_load_hf(const char* files_json, const char* qu
   auto engine = Engine::FromHfFiles(list, opt);
   if (!engine.ok()) return Fail(engine.status());
   int handle = g_next_handle++;
-  g_models[handle] = LoadedModel{std::move(engine).value(), nullptr};
+  AddModel(handle, LoadedModel{std::move(engine).value(), nullptr});
   *out_handle = handle;
   return Ok();
 }
@@ -162,18 +180,29 @@ EMSCRIPTEN_KEEPALIVE void eb_model_free(int handle) {
   std::free(bytes);
 }
 
+// Threads the int8 GEMMs use, for every model loaded now and later: OutOfRange above the pool
+// (4), Unsupported above 1 in the single-threaded build.
+EMSCRIPTEN_KEEPALIVE int eb_set_threads(int n) {
+  if (n < 1) return Fail(edgebert::InvalidArgument("threads must be at least 1, got " + std::to_string(n)));
+  if (n > 1 && !EDGEBERT_THREADS) {
+    return Fail(edgebert::Unsupported("this is the single-threaded build (edgebert.wasm): it runs 1 thread; "
+                                      "edgebert-threads.wasm needs a cross-origin isolated page"));
+  }
+  if (n > kThreadPool) {
+    return Fail(edgebert::OutOfRange("threads is " + std::to_string(n) + " but the build's pool has " +
+                                     std::to_string(kThreadPool)));
+  }
+  g_threads = n;
+  for (auto& [handle, m] : g_models) m.engine->SetMaxThreads(n);
+  return Ok();
+}
+
 EMSCRIPTEN_KEEPALIVE int eb_build_info(char** out_json) {
-#if EDGEBERT_THREADS
-  const int threads = 1;  // reported as the configured maximum once the GEMM takes a thread count
-  const bool threaded = true;
-#else
-  const int threads = 1;
-  const bool threaded = false;
-#endif
+  const bool threaded = EDGEBERT_THREADS != 0;
   return ReturnJson(Json::MakeObject({{"version", Json::String(edgebert::Version())},
                                       {"simd", Json::Bool(true)},
                                       {"threaded_build", Json::Bool(threaded)},
-                                      {"threads", Json::Number(threads)},
+                                      {"threads", Json::Number(g_threads)},
                                       {"relaxed_simd", Json::Bool(false)}}),
                     out_json);
 }

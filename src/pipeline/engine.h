@@ -61,6 +61,10 @@ class Engine {
   //  "hidden_size", "num_layers", "vocab_size", "quantization"}
   Json Info() const;
 
+  // Threads the int8 GEMMs may use (the caller's included). Builds without thread support
+  // (EDGEBERT_THREADS=0) always use one; the caller validates n >= 1.
+  void SetMaxThreads(int n) { state_.qscratch.max_threads = n; }
+
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
 
