@@ -74,6 +74,25 @@ int ReturnJson(const Json& value, char** out_json) {
   return Ok();
 }
 
+// files_json: {"name": {"ptr": P, "len": N}, ...}, byte ranges of the wasm heap, by file name.
+edgebert::Result<std::vector<std::pair<std::string, std::string_view>>> ParseFileRefs(const char* files_json,
+                                                                                      const char* what) {
+  auto files = edgebert::ParseJson(files_json ? files_json : "");
+  if (!files.ok()) return files.status();
+  if (!files->is_object()) return edgebert::InvalidArgument(std::string(what) + ": files_json must be an object");
+  std::vector<std::pair<std::string, std::string_view>> list;
+  for (const auto& [name, ref] : files->as_object()) {
+    const Json* ptr = ref.Find("ptr");
+    const Json* len = ref.Find("len");
+    if (!ptr || !len || ptr->as_int(-1) < 0 || len->as_int(-1) < 0) {
+      return edgebert::InvalidArgument(std::string(what) + ": file '" + name + "' needs integer ptr and len");
+    }
+    list.emplace_back(name, std::string_view(reinterpret_cast<const char*>(static_cast<uintptr_t>(ptr->as_int())),
+                                             static_cast<size_t>(len->as_int())));
+  }
+  return list;
+}
+
 Engine* FindEngine(int handle) {
   auto it = g_models.find(handle);
   return it == g_models.end() ? nullptr : it->second.engine.get();
@@ -98,18 +117,10 @@ EMSCRIPTEN_KEEPALIVE int eb_model_load(uint8_t* bytes, size_t len, int* out_hand
 // files_json: {"config.json": {"ptr": p, "len": n}, "model.safetensors": {...}, ...}. Produces a
 // packed model (eb_malloc'd) that eb_model_load takes.
 EMSCRIPTEN_KEEPALIVE int eb_convert_hf(const char* files_json, uint8_t** out_bytes, size_t* out_len) {
-  auto files = edgebert::ParseJson(files_json ? files_json : "");
+  auto files = ParseFileRefs(files_json, "eb_convert_hf");
   if (!files.ok()) return Fail(files.status());
-  if (!files->is_object()) return Fail(edgebert::InvalidArgument("eb_convert_hf: files_json must be an object"));
   edgebert::ConvertInputs in;
-  for (const auto& [name, ref] : files->as_object()) {
-    const Json* ptr = ref.Find("ptr");
-    const Json* len = ref.Find("len");
-    if (!ptr || !len || ptr->as_int(-1) < 0 || len->as_int(-1) < 0) {
-      return Fail(edgebert::InvalidArgument("eb_convert_hf: file '" + name + "' needs integer ptr and len"));
-    }
-    std::string_view bytes(reinterpret_cast<const char*>(static_cast<uintptr_t>(ptr->as_int())),
-                           static_cast<size_t>(len->as_int()));
+  for (const auto& [name, bytes] : *files) {
     if (name == "config.json") in.config_json = bytes;
     else if (name == "model.safetensors") in.safetensors = bytes;
     else in.files.emplace_back(name, bytes);
@@ -129,26 +140,15 @@ EMSCRIPTEN_KEEPALIVE int eb_convert_hf(const char* files_json, uint8_t** out_byt
 // `quantization` "fp32" keeps fp32 weights (the exact path, parity with transformers), "int8"
 // quantizes at load. The input buffers stay owned by the caller and may be freed afterwards.
 EMSCRIPTEN_KEEPALIVE int eb_model_load_hf(const char* files_json, const char* quantization, int* out_handle) {
-  auto files = edgebert::ParseJson(files_json ? files_json : "");
-  if (!files.ok()) return Fail(files.status());
-  if (!files->is_object()) return Fail(edgebert::InvalidArgument("eb_model_load_hf: files_json must be an object"));
   std::string q = quantization ? quantization : "";
   if (q != "fp32" && q != "int8") {
     return Fail(edgebert::InvalidArgument("quantization is '" + q + "'; it must be int8 or fp32"));
   }
-  std::vector<std::pair<std::string, std::string_view>> list;
-  for (const auto& [name, ref] : files->as_object()) {
-    const Json* ptr = ref.Find("ptr");
-    const Json* len = ref.Find("len");
-    if (!ptr || !len || ptr->as_int(-1) < 0 || len->as_int(-1) < 0) {
-      return Fail(edgebert::InvalidArgument("eb_model_load_hf: file '" + name + "' needs integer ptr and len"));
-    }
-    list.emplace_back(name, std::string_view(reinterpret_cast<const char*>(static_cast<uintptr_t>(ptr->as_int())),
-                                             static_cast<size_t>(len->as_int())));
-  }
+  auto list = ParseFileRefs(files_json, "eb_model_load_hf");
+  if (!list.ok()) return Fail(list.status());
   edgebert::EngineOptions opt;
   opt.prefer_int8 = q == "int8";
-  auto engine = Engine::FromHfFiles(list, opt);
+  auto engine = Engine::FromHfFiles(*list, opt);
   if (!engine.ok()) return Fail(engine.status());
   int handle = g_next_handle++;
   AddModel(handle, LoadedModel{std::move(engine).value(), nullptr});
