@@ -97,6 +97,10 @@ void QLinearReference(const float* x, int m, const QLinearWeights& w, float* y);
 // (range widened to include 0 so zero is exact). Shared by QLinear and its reference.
 void QuantizeRowU8(const float* x, int k, uint8_t* q, float* scale, int32_t* zero);
 
+// The scale and zero point QuantizeRowU8 (and its SIMD twin) derive from a row's range [lo, hi]
+// (lo <= 0 <= hi), so that every quantizer computes them with the very same code.
+void QuantParamsU8(float lo, float hi, float* scale, int32_t* zero);
+
 // Quantizes weights (n, k) row-major fp32 to symmetric int8 per output row: scale = max|w| / 127.
 void QuantizeWeightsPerChannel(const float* w, int n, int k, int8_t* q, float* scale);
 

@@ -6,17 +6,24 @@
 
 namespace edgebert {
 
+void QuantParamsU8(float lo, float hi, float* scale, int32_t* zero) {
+  float s = (hi - lo) / 255.f;
+  if (s == 0.f || !std::isfinite(s)) s = 1.f;
+  // Zero point: the uint8 value that represents 0.0 exactly.
+  int32_t z = static_cast<int32_t>(std::lround(-lo / s));
+  *scale = s;
+  *zero = std::clamp(z, 0, 255);
+}
+
 void QuantizeRowU8(const float* x, int k, uint8_t* q, float* scale, int32_t* zero) {
   float lo = 0.f, hi = 0.f;
   for (int i = 0; i < k; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
-  float s = (hi - lo) / 255.f;
-  if (s == 0.f || !std::isfinite(s)) s = 1.f;
-  // Zero point: the uint8 value that represents 0.0 exactly.
-  int32_t z = static_cast<int32_t>(std::lround(-lo / s));
-  z = std::clamp(z, 0, 255);
+  float s;
+  int32_t z;
+  QuantParamsU8(lo, hi, &s, &z);
   const float inv = 1.f / s;
   for (int i = 0; i < k; ++i) {
     int32_t v = static_cast<int32_t>(std::lround(x[i] * inv)) + z;

@@ -32,11 +32,10 @@ void QuantizeRowU8Fast(const float* x, int k, uint8_t* q, float* scale, int32_t*
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
-  // Scale and zero point: the very same scalar code as QuantizeRowU8.
-  float s = (hi - lo) / 255.f;
-  if (s == 0.f || !std::isfinite(s)) s = 1.f;
-  int32_t z = static_cast<int32_t>(std::lround(-lo / s));
-  z = std::clamp(z, 0, 255);
+  // Scale and zero point: the very same code as QuantizeRowU8.
+  float s;
+  int32_t z;
+  QuantParamsU8(lo, hi, &s, &z);
   const float inv = 1.f / s;
 
   const v128_t inv4 = wasm_f32x4_splat(inv);
