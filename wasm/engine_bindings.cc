@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "edgebert.h"
+#include "gemm/gemm_u8.h"
 #include "last_error.h"
 #include "model/packed.h"
 #include "pipeline/engine.h"
@@ -197,13 +198,19 @@ EMSCRIPTEN_KEEPALIVE int eb_set_threads(int n) {
   return Ok();
 }
 
+// Called by worker/wasm_loader.mjs once the relaxed-SIMD kernel is wired and probed: turns it on
+// for models loaded from now on, after checking it against the scalar reference (gemm_u8.h).
+// Returns 1 when it is on, 0 when not (the build has none, or the check failed).
+EMSCRIPTEN_KEEPALIVE int eb_gemm_set_relaxed(int on) { return edgebert::GemmU8SetRelaxedKernel(on != 0) ? 1 : 0; }
+
 EMSCRIPTEN_KEEPALIVE int eb_build_info(char** out_json) {
   const bool threaded = EDGEBERT_THREADS != 0;
   return ReturnJson(Json::MakeObject({{"version", Json::String(edgebert::Version())},
                                       {"simd", Json::Bool(true)},
                                       {"threaded_build", Json::Bool(threaded)},
                                       {"threads", Json::Number(g_threads)},
-                                      {"relaxed_simd", Json::Bool(false)}}),
+                                      {"relaxed_simd", Json::Bool(edgebert::GemmU8RelaxedKernel())},
+                                      {"gemm_kernel", Json::String(edgebert::GemmU8KernelName())}}),
                     out_json);
 }
 

@@ -2,30 +2,104 @@
 // and edge runtimes. The Emscripten glue never fetches or reads files itself (it would call
 // fetch() on a path under Node 20, and edge runtimes forbid compiling wasm from bytes): we hand it
 // a compiled WebAssembly.Module through instantiateWasm.
+//
+// The relaxed-SIMD GEMM kernel: where the engine supports WebAssembly relaxed SIMD and its
+// i32x4.relaxed_dot_i8x16_i7x16_add_s gives exact unsigned-by-signed sums (x86 with AVX-VNNI, where
+// V8 emits vpdpbusd; measured 2x the SIMD128 kernel), the single-threaded module's import
+// eb_relaxed_kernel is wired to the small module in relaxed_kernel.mjs, instantiated on the same
+// memory, and the C++ side checks it against its scalar reference before using it
+// (eb_gemm_set_relaxed). Anywhere else (no relaxed SIMD, as in Node 20; pmaddubsw's saturating
+// lowering; ARM's signed sdot; a wrong result from any tier) the SIMD128 kernel runs.
+
+import { relaxedKernelBytes } from './relaxed_kernel.mjs';
 
 /**
  * @param {object} opts
  * @param {(moduleArg: object) => Promise<object>} opts.factory  the default export of edgebert.mjs
  * @param {WebAssembly.Module|ArrayBuffer|Uint8Array|URL|string} opts.wasm  a compiled module, the
  *   bytes, or where to get them (http(s) URL via fetch; file URL or path via node:fs in Node)
- * @returns {Promise<object>} the Emscripten module instance
+ * @param {boolean} [opts.relaxedSimd=true]  false: never use the relaxed-SIMD kernel
+ * @returns {Promise<object>} the Emscripten module instance; its `edgebertGemm` says which GEMM
+ *   kernel runs and why ({ relaxed: boolean, reason: string })
  */
-export async function instantiateEdgebert({ factory, wasm }) {
+export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true }) {
   const module = await compileWasm(wasm);
   // A failed instantiation must reject, not leave the factory's promise pending forever.
   let fail;
   const failed = new Promise((_, reject) => { fail = reject; });
-  return Promise.race([
+  let gemm = { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' };
+  const instance = await Promise.race([
     factory({
       instantiateWasm(imports, receiveInstance) {
+        if (relaxedSimd) gemm = wireRelaxedKernel(imports);
         WebAssembly.instantiate(module, imports).then(
-          (instance) => receiveInstance(instance, module),
+          (inst) => receiveInstance(inst, module),
           (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
         return {};  // Emscripten's signal that instantiation is asynchronous
       },
     }),
     failed,
   ]);
+  if (gemm.wired) {
+    // The C++ side runs ragged and extreme cases through the kernel against its scalar reference.
+    const on = instance._eb_gemm_set_relaxed(1) === 1;
+    gemm = { relaxed: on, reason: on ? 'relaxed SIMD kernel: probe and GEMM check passed' : 'the GEMM check against the scalar reference failed' };
+  }
+  instance.edgebertGemm = { relaxed: gemm.relaxed, reason: gemm.reason };
+  return instance;
+}
+
+// The values the probe feeds the instruction: a as int8, b (the "i7" operand) with its top bit set
+// in most lanes, so that only exact unsigned-by-signed arithmetic gives `expected` (saturating
+// pmaddubsw, signed sdot and Node 20's doubled baseline-tier results all differ).
+const PROBE_A = [127, -128, 5, -7, 100, -100, 1, 2, -1, -2, 3, 4, 64, -64, 127, -128];
+const PROBE_B = [255, 255, 255, 128, 129, 200, 0, 127, 250, 251, 252, 253, 254, 255, 128, 255];
+const PROBE_C = [7, -7, 1 << 20, -(1 << 20)];
+
+/**
+ * Replaces the eb_relaxed_kernel stub among `imports` by the relaxed kernel module's export when the
+ * instruction passes the probe here; returns { wired, relaxed: false, reason }.
+ */
+function wireRelaxedKernel(imports) {
+  const env = Object.values(imports).find((ns) => ns && typeof ns === 'object' &&
+    Object.values(ns).some((v) => typeof v === 'function' && v.name === '_eb_relaxed_kernel'));
+  if (!env) return { relaxed: false, reason: 'this build has no relaxed-SIMD kernel import (threaded build)' };
+  const key = Object.keys(env).find((k) => typeof env[k] === 'function' && env[k].name === '_eb_relaxed_kernel');
+  const memory = Object.values(env).find((v) => v instanceof WebAssembly.Memory);
+  if (!memory) return { relaxed: false, reason: 'the module does not import its memory' };
+  let kernelModule;
+  try {
+    kernelModule = new WebAssembly.Module(relaxedKernelBytes());
+  } catch (err) {
+    return { relaxed: false, reason: `no relaxed SIMD in this engine (${err && err.message})` };
+  }
+  try {
+    // The probe runs on a memory of its own, many times, so that it also sees the optimizing tier.
+    const probeMemory = new WebAssembly.Memory({ initial: 1 });
+    const probe = new WebAssembly.Instance(kernelModule, { env: { memory: probeMemory } }).exports.probe;
+    const i8 = new Int8Array(probeMemory.buffer), u8 = new Uint8Array(probeMemory.buffer);
+    const i32 = new Int32Array(probeMemory.buffer);
+    i8.set(PROBE_A, 0);
+    u8.set(PROBE_B, 16);
+    i32.set(PROBE_C, 8);
+    const expected = PROBE_C.map((c, l) => {
+      let s = c;
+      for (let j = 4 * l; j < 4 * l + 4; ++j) s += PROBE_A[j] * PROBE_B[j];
+      return s;
+    });
+    for (let call = 0; call < 20000; ++call) {
+      probe(0);
+      for (let l = 0; l < 4; ++l) {
+        if (i32[12 + l] !== expected[l]) {
+          return { relaxed: false, reason: `relaxed dot is not exact unsigned x signed here (lane ${l}: ${i32[12 + l]}, want ${expected[l]}, call ${call})` };
+        }
+      }
+    }
+    env[key] = new WebAssembly.Instance(kernelModule, { env: { memory } }).exports.kernel;
+  } catch (err) {
+    return { relaxed: false, reason: `relaxed kernel unavailable: ${err && err.message}` };
+  }
+  return { wired: true, relaxed: false, reason: 'wired' };
 }
 
 async function compileWasm(wasm) {

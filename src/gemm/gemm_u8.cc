@@ -31,6 +31,22 @@
 #define EB_GEMM_THREADS 0
 #endif
 
+// The relaxed-SIMD kernel exists in single-threaded wasm builds only: it is an import of the main
+// module that worker/wasm_loader.mjs wires to a second module (src/gemm/relaxed/kernel.wat); the
+// pthreads build's workers instantiate the module themselves, without it. Until the loader has
+// wired and verified it (GemmU8SetRelaxedKernel), the import is a stub that is never called
+// (wasm/relaxed_stub.js). Contract of one call, a 2 x 4 block over `blocks` depth blocks of 16:
+//   dst[c * stride + r] = bias[c] + sum_d x(c, d) * w(r, d)    for r < 2, c < 4
+// with lhs = 32 bytes per depth block (16 int8 of row 0, then row 1), rhs = 64 bytes per depth
+// block (16 uint8 of each column).
+#if defined(__wasm_simd128__) && !EB_GEMM_THREADS
+#define EB_RELAXED 1
+extern "C" void eb_relaxed_kernel(int32_t* dst, int stride, const int8_t* lhs, const uint8_t* rhs, int blocks,
+                                  const int32_t* bias);
+#else
+#define EB_RELAXED 0
+#endif
+
 namespace edgebert {
 namespace {
 
@@ -95,6 +111,7 @@ struct PackedWeightsU8::Impl {
   int n = 0;
   int k = 0;
   int chunk_rows = 0;
+  bool relaxed = false;  // packed in the relaxed kernel's layout (RelaxedOffset), not gemmlowp's
   gemmlowp::BlockParams params{};
   std::unique_ptr<uint8_t[]> owned;  // storage when the object owns it (Pack), else null
   uint8_t* data = nullptr;           // (l2_rows * l2_depth) packed bytes, gemmlowp's layout
@@ -109,6 +126,9 @@ struct GemmU8Scratch::Impl {
   gemmlowp::Allocator allocator;
   std::vector<int32_t> acc;   // (threads * chunk_rows * cols) int32 result blocks
   std::vector<int16_t> wide;  // (cols * depth) packed activations widened for the wasm kernel
+  std::vector<uint8_t> relaxed_x;     // (cols * depth) activations in the relaxed kernel's layout
+  std::vector<int32_t> relaxed_sums;  // (cols) sum_d x(c, d)
+  std::vector<int32_t> relaxed_bias;  // (cols) 128 * sum_d x(c, d), see RunGemmRelaxed
   int max_threads = 1;
 #if EB_GEMM_THREADS
   gemmlowp::WorkersPool pool;  // gemmlowp's thread pool; the calling thread runs one task itself
@@ -120,7 +140,15 @@ GemmU8Scratch::~GemmU8Scratch() = default;
 void GemmU8Scratch::set_max_threads(int n) { impl_->max_threads = std::max(1, n); }
 int GemmU8Scratch::max_threads() const { return EB_GEMM_THREADS ? impl_->max_threads : 1; }
 
-const char* GemmU8KernelName() { return TheKernel().Name(); }
+namespace {
+bool g_relaxed = false;  // GemmU8SetRelaxedKernel
+}  // namespace
+
+const char* GemmU8KernelName() {
+  return g_relaxed ? "WasmRelaxed_Kernel2x4Depth16 (relaxed_dot_i8x16_i7x16_add_s, int8 weights)" : TheKernel().Name();
+}
+
+bool GemmU8RelaxedKernel() { return g_relaxed; }
 
 PackedWeightsU8::PackedWeightsU8(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PackedWeightsU8::~PackedWeightsU8() = default;
@@ -203,6 +231,30 @@ void PackLhsLayout(const uint8_t* w, int n, int k, const gemmlowp::BlockParams& 
   assert(dst == data + PackedDataBytes(p));
 }
 
+// The relaxed kernel's weight layout: row pairs one after the other, each as depth blocks of 16
+// (16 values of the even row, then 16 of the odd row), stored as int8 = uint8 - 128 (the instruction
+// multiplies int8 by uint8); padding is int8 0. Same size as gemmlowp's layout (rows rounded to 2,
+// depth to 16), so the room reserved in a model file fits either.
+constexpr int kRelaxedDepth = 16;
+size_t RelaxedOffset(int r, int d, int padded_depth) {
+  return static_cast<size_t>(r / 2) * 2 * padded_depth + static_cast<size_t>(d / kRelaxedDepth) * 2 * kRelaxedDepth +
+         static_cast<size_t>(r % 2) * kRelaxedDepth + d % kRelaxedDepth;
+}
+
+void PackRelaxedLayout(const uint8_t* w, int n, int k, const gemmlowp::BlockParams& p, uint8_t* data, int32_t* sums) {
+  std::fill(sums, sums + p.l2_rows, 0);
+  std::memset(data, 0, PackedDataBytes(p));
+  for (int r = 0; r < n; ++r) {
+    int32_t sum = 0;
+    for (int d = 0; d < k; ++d) {
+      const uint8_t v = w[static_cast<size_t>(r) * k + d];
+      data[RelaxedOffset(r, d, p.l2_depth)] = static_cast<uint8_t>(v ^ 0x80);
+      sum += v;
+    }
+    sums[r] = sum;
+  }
+}
+
 std::unique_ptr<PackedWeightsU8::Impl> PackWeights(const uint8_t* w, int n, int k, uint8_t* dst) {
   auto impl = std::make_unique<PackedWeightsU8::Impl>();
   impl->n = n;
@@ -221,7 +273,14 @@ std::unique_ptr<PackedWeightsU8::Impl> PackWeights(const uint8_t* w, int n, int 
   }
   impl->data = dst;
   impl->sums = reinterpret_cast<int32_t*>(dst + data_bytes);  // data_bytes is a multiple of 16
-  PackLhsLayout(w, n, k, p, impl->data, impl->sums);
+  if (g_relaxed) {
+    // Whole depth per kernel call; as many row pairs as keep their weights within 32 KB of L1.
+    impl->relaxed = true;
+    impl->chunk_rows = std::min(p.l2_rows, std::max(2, (32 * 1024 / p.l2_depth) / 2 * 2));
+    PackRelaxedLayout(w, n, k, p, impl->data, impl->sums);
+  } else {
+    PackLhsLayout(w, n, k, p, impl->data, impl->sums);
+  }
   return impl;
 }
 
@@ -247,6 +306,13 @@ size_t PackedWeightsU8::PackedBytes(int n, int k) {
 void PackedWeightsU8::DequantizeColumn(int col, int32_t offset, const float* scale, float* out) const {
   const Impl& w = *impl_;
   assert(col >= 0 && col < w.k);
+  if (w.relaxed) {
+    for (int r = 0; r < w.n; ++r) {
+      const int32_t v = static_cast<uint8_t>(w.data[RelaxedOffset(r, col, w.params.l2_depth)] ^ 0x80);
+      out[r] = scale[r] * static_cast<float>(v + offset);
+    }
+    return;
+  }
   int run_depth = 0;
   const uint8_t* base = w.data + ColumnBase(w.params, col, &run_depth);
   // Offsets of the kernel width's rows inside one run: the same for every run of this column.
@@ -264,6 +330,13 @@ void PackedWeightsU8::DequantizeColumn(int col, int32_t offset, const float* sca
 void PackedWeightsU8::DequantizeRow(int row, int32_t offset, float scale, float* out) const {
   const Impl& w = *impl_;
   assert(row >= 0 && row < w.n);
+  if (w.relaxed) {
+    for (int d = 0; d < w.k; ++d) {
+      const int32_t v = static_cast<uint8_t>(w.data[RelaxedOffset(row, d, w.params.l2_depth)] ^ 0x80);
+      out[d] = scale * static_cast<float>(v + offset);
+    }
+    return;
+  }
   const gemmlowp::BlockParams& p = w.params;
   const int r0 = row / kKernelWidth * kKernelWidth;
   const size_t in_cell = static_cast<size_t>((row - r0) / LhsCell::kWidth) * LhsCell::kSize;
@@ -326,6 +399,69 @@ struct ChunkTask : gemmlowp::Task {
 };
 #endif
 
+#if EB_RELAXED
+// Activations x (m, k) in the relaxed kernel's layout: blocks of 4 tokens, each as depth blocks of
+// 16 (16 values of each token), zero-padded to `cols` tokens and `depth`; sums[c] = sum_d x(c, d).
+void PackActivationsRelaxed(const uint8_t* x, int m, int k, int depth, int cols, uint8_t* px, int32_t* sums) {
+  for (int c = 0; c < cols; ++c) {
+    uint8_t* dst = px + static_cast<size_t>(c / 4) * 4 * depth + static_cast<size_t>(c % 4) * kRelaxedDepth;
+    if (c >= m) {
+      for (int d = 0; d < depth; d += kRelaxedDepth) std::memset(dst + d * 4, 0, kRelaxedDepth);
+      sums[c] = 0;
+      continue;
+    }
+    const uint8_t* src = x + static_cast<size_t>(c) * k;
+    v128_t acc = wasm_i32x4_splat(0);
+    int d = 0;
+    for (; d < depth; d += kRelaxedDepth) {
+      v128_t v;
+      if (d + kRelaxedDepth <= k) {
+        v = wasm_v128_load(src + d);
+      } else {
+        alignas(16) uint8_t tail[kRelaxedDepth] = {};
+        if (d < k) std::memcpy(tail, src + d, static_cast<size_t>(k - d));
+        v = wasm_v128_load(tail);
+      }
+      wasm_v128_store(dst + d * 4, v);
+      acc = wasm_i32x4_add(acc, wasm_u32x4_extadd_pairwise_u16x8(wasm_u16x8_extadd_pairwise_u8x16(v)));
+    }
+    sums[c] = wasm_i32x4_extract_lane(acc, 0) + wasm_i32x4_extract_lane(acc, 1) + wasm_i32x4_extract_lane(acc, 2) +
+              wasm_i32x4_extract_lane(acc, 3);
+  }
+}
+
+// RunGemm for weights in the relaxed layout. The kernel multiplies int8 weights (w - 128), so each
+// result starts from 128 * sum_d x(c, d) ("bias") to give the same raw sum_d x * w as gemmlowp's
+// kernels; the unpacks are shared.
+template <typename Unpack>
+void RunGemmRelaxed(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scratch::Impl* scratch,
+                    const Unpack& unpack) {
+  const int depth = w.params.l2_depth;
+  const int rows_total = w.params.l2_rows;
+  const int cols = gemmlowp::RoundUp<4>(m);
+  uint8_t* px = Aligned64(&scratch->relaxed_x, static_cast<size_t>(cols) * depth);
+  int32_t* sums = Aligned64(&scratch->relaxed_sums, cols);
+  int32_t* bias = Aligned64(&scratch->relaxed_bias, cols);
+  PackActivationsRelaxed(x, m, w.k, depth, cols, px, sums);
+  for (int c = 0; c < cols; ++c) bias[c] = 128 * sums[c];
+  const int chunk_rows = w.chunk_rows;
+  int32_t* acc = Aligned64(&scratch->acc, static_cast<size_t>(chunk_rows) * cols);
+  const int blocks = depth / kRelaxedDepth;
+  for (int r0 = 0; r0 < rows_total; r0 += chunk_rows) {
+    const int rows = std::min(chunk_rows, rows_total - r0);
+    for (int c = 0; c < cols; c += 4) {
+      const uint8_t* xc = px + static_cast<size_t>(c) * depth;
+      for (int r = 0; r < rows; r += 2) {
+        eb_relaxed_kernel(acc + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
+                          reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0 + r) * depth), xc, blocks,
+                          bias + c);
+      }
+    }
+    unpack(r0, std::min(rows, w.n - r0), acc, chunk_rows, w.sums + r0, sums, m);
+  }
+}
+#endif
+
 // Runs the product over all m tokens and hands each finished block of rows [r0, r0 + rows) x all
 // tokens to `unpack`, with acc(c, r) at acc[c * acc_stride + r] (column-major, gemmlowp's packed
 // result layout) and the packed sums of each slice. With several threads, each takes a contiguous
@@ -334,6 +470,9 @@ template <typename Unpack>
 void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scratch::Impl* scratch,
              const Unpack& unpack) {
   assert(m > 0);
+#if EB_RELAXED
+  if (w.relaxed) return RunGemmRelaxed(x, m, w, scratch, unpack);
+#endif
   gemmlowp::Allocator* allocator = &scratch->allocator;
   gemmlowp::BlockParams p = w.params;
   p.l2_cols = p.l1_cols = gemmlowp::RoundUp<Format::kCols>(m);
@@ -472,6 +611,42 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
   if (m <= 0) return;
   const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out};
   RunGemm(x, m, w.impl(), scratch->impl(), unpack);
+}
+
+bool GemmU8SetRelaxedKernel(bool on) {
+#if EB_RELAXED
+  g_relaxed = false;
+  if (!on) return false;
+  g_relaxed = true;
+  // The check: ragged shapes (1 x N, M x 1, depth not a multiple of 16, rows and tokens one off the
+  // kernel's 2 x 4) and the extremes the instruction must not saturate on (uint8 255 by int8 -128 /
+  // +127 all along the depth), against the scalar reference, exact.
+  struct Case { int m, n, k, pattern; };
+  const Case cases[] = {{1, 3, 16, 0}, {5, 1, 17, 0}, {4, 2, 15, 1}, {7, 9, 784, 0}, {9, 5, 784, 1}, {3, 4, 33, 2}};
+  uint32_t seed = 12345;
+  const auto next = [&seed] { seed = seed * 1664525u + 1013904223u; return seed >> 24; };
+  for (const Case& t : cases) {
+    std::vector<uint8_t> x(static_cast<size_t>(t.m) * t.k), w(static_cast<size_t>(t.n) * t.k);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = t.pattern == 0 ? static_cast<uint8_t>(next()) : 255;
+    for (size_t i = 0; i < w.size(); ++i) {
+      w[i] = t.pattern == 0 ? static_cast<uint8_t>(next()) : t.pattern == 1 ? 0 : 255;
+    }
+    std::vector<int32_t> x_offset(t.m), got(static_cast<size_t>(t.m) * t.n), want(got.size());
+    for (int i = 0; i < t.m; ++i) x_offset[i] = -static_cast<int32_t>(next());
+    const auto packed = PackWeights(w.data(), t.n, t.k, nullptr);
+    GemmU8Scratch::Impl scratch;
+    RunGemm(x.data(), t.m, *packed, &scratch, UnpackToInt32{x_offset.data(), -128, t.k, t.n, got.data()});
+    GemmU8ToInt32Reference(x.data(), x_offset.data(), t.m, w.data(), t.n, t.k, -128, want.data());
+    if (!packed->relaxed || got != want) {
+      g_relaxed = false;
+      return false;
+    }
+  }
+  return true;
+#else
+  (void)on;
+  return false;
+#endif
 }
 
 namespace {

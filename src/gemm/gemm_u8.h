@@ -22,8 +22,17 @@
 
 namespace edgebert {
 
-// Name of the kernel GemmU8* runs in this build (for benchmarks and logs).
+// Name of the kernel GemmU8* runs now (for benchmarks and logs).
 const char* GemmU8KernelName();
+
+// The relaxed-SIMD kernel (single-threaded wasm builds only; src/gemm/relaxed/kernel.wat): an
+// import that worker/wasm_loader.mjs fills in after probing that i32x4.relaxed_dot_i8x16_i7x16_add_s
+// gives exact unsigned-by-signed sums on this machine. Turning it on first runs a GEMM through it
+// against the scalar reference (extreme values, ragged shapes) and stays off on any difference.
+// Weights packed while it is on use its layout (PackedWeightsU8 remembers which); products are
+// exact either way, so results do not depend on the kernel. Returns whether it is on afterwards.
+bool GemmU8SetRelaxedKernel(bool on);
+bool GemmU8RelaxedKernel();
 
 // Weights w (n, k) row-major uint8, packed in gemmlowp's layout for this build's kernel: the packed
 // bytes (rows rounded up to the kernel's width, depth to 16, zero-padded) followed by one int32 sum
