@@ -227,6 +227,15 @@ TEST(GemmU8, KernelRunsUnderGemmlowpDriver) {
   }
 }
 
+// The diagnostics entry point the browser tests use for the relaxed kernel, here on this build's
+// kernel: random and extreme GEMMs against the reference, none may differ (and a broken comparison
+// would show up in the browser run as well as here).
+TEST(GemmU8, CheckAgainstReferenceFindsNoDifference) {
+  EXPECT_EQ(GemmU8CheckAgainstReference(7, 150), 0);
+  EXPECT_FALSE(GemmU8RelaxedKernel());
+  EXPECT_FALSE(GemmU8SetRelaxedKernel(false));
+}
+
 TEST(GemmU8, KernelNameMatchesBuild) {
 #if defined(__wasm_simd128__)
   EXPECT_STREQ(GemmU8KernelName(), "WasmSimd128_Kernel2x4Depth8WideRhs (dot_i16x8_s, int16 rhs)");

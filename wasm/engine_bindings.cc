@@ -203,6 +203,12 @@ EMSCRIPTEN_KEEPALIVE int eb_set_threads(int n) {
 // Returns 1 when it is on, 0 when not (the build has none, or the check failed).
 EMSCRIPTEN_KEEPALIVE int eb_gemm_set_relaxed(int on) { return edgebert::GemmU8SetRelaxedKernel(on != 0) ? 1 : 0; }
 
+// Diagnostics: `cases` random GEMMs through the kernel in use against the scalar reference; returns
+// how many differ (tests/browser/relaxed_kernel.test.mjs).
+EMSCRIPTEN_KEEPALIVE int eb_gemm_check(int seed, int cases) {
+  return edgebert::GemmU8CheckAgainstReference(static_cast<uint32_t>(seed), cases);
+}
+
 EMSCRIPTEN_KEEPALIVE int eb_build_info(char** out_json) {
   const bool threaded = EDGEBERT_THREADS != 0;
   return ReturnJson(Json::MakeObject({{"version", Json::String(edgebert::Version())},

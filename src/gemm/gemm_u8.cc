@@ -613,31 +613,40 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
   RunGemm(x, m, w.impl(), scratch->impl(), unpack);
 }
 
+namespace {
+
+// One GEMM of the given shape through the kernel in use (the weights packed now, so in its layout)
+// against GemmU8ToInt32Reference, exact. pattern 0: random uint8 operands; 1: x all 255, w all 0;
+// 2: x all 255, w all 255 (with w_offset -128: int8 -128 and +127 along the whole depth, the values
+// a saturating dot would get wrong). Random x offsets. Returns whether both agree.
+bool SameAsReference(int m, int n, int k, int pattern, uint32_t* seed) {
+  const auto next = [seed] { *seed = *seed * 1664525u + 1013904223u; return *seed >> 24; };
+  std::vector<uint8_t> x(static_cast<size_t>(m) * k), w(static_cast<size_t>(n) * k);
+  for (auto& v : x) v = pattern == 0 ? static_cast<uint8_t>(next()) : 255;
+  for (auto& v : w) v = pattern == 0 ? static_cast<uint8_t>(next()) : pattern == 1 ? 0 : 255;
+  std::vector<int32_t> x_offset(m), got(static_cast<size_t>(m) * n), want(got.size());
+  for (auto& o : x_offset) o = -static_cast<int32_t>(next());
+  const auto packed = PackWeights(w.data(), n, k, nullptr);
+  GemmU8Scratch::Impl scratch;
+  RunGemm(x.data(), m, *packed, &scratch, UnpackToInt32{x_offset.data(), -128, k, n, got.data()});
+  GemmU8ToInt32Reference(x.data(), x_offset.data(), m, w.data(), n, k, -128, want.data());
+  return packed->relaxed == g_relaxed && got == want;
+}
+
+}  // namespace
+
 bool GemmU8SetRelaxedKernel(bool on) {
 #if EB_RELAXED
   g_relaxed = false;
   if (!on) return false;
   g_relaxed = true;
-  // The check: ragged shapes (1 x N, M x 1, depth not a multiple of 16, rows and tokens one off the
-  // kernel's 2 x 4) and the extremes the instruction must not saturate on (uint8 255 by int8 -128 /
-  // +127 all along the depth), against the scalar reference, exact.
+  // Ragged shapes (1 x N, M x 1, depth not a multiple of 16, rows and tokens one off the kernel's
+  // 2 x 4) and the extremes, through the relaxed kernel.
   struct Case { int m, n, k, pattern; };
   const Case cases[] = {{1, 3, 16, 0}, {5, 1, 17, 0}, {4, 2, 15, 1}, {7, 9, 784, 0}, {9, 5, 784, 1}, {3, 4, 33, 2}};
   uint32_t seed = 12345;
-  const auto next = [&seed] { seed = seed * 1664525u + 1013904223u; return seed >> 24; };
   for (const Case& t : cases) {
-    std::vector<uint8_t> x(static_cast<size_t>(t.m) * t.k), w(static_cast<size_t>(t.n) * t.k);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = t.pattern == 0 ? static_cast<uint8_t>(next()) : 255;
-    for (size_t i = 0; i < w.size(); ++i) {
-      w[i] = t.pattern == 0 ? static_cast<uint8_t>(next()) : t.pattern == 1 ? 0 : 255;
-    }
-    std::vector<int32_t> x_offset(t.m), got(static_cast<size_t>(t.m) * t.n), want(got.size());
-    for (int i = 0; i < t.m; ++i) x_offset[i] = -static_cast<int32_t>(next());
-    const auto packed = PackWeights(w.data(), t.n, t.k, nullptr);
-    GemmU8Scratch::Impl scratch;
-    RunGemm(x.data(), t.m, *packed, &scratch, UnpackToInt32{x_offset.data(), -128, t.k, t.n, got.data()});
-    GemmU8ToInt32Reference(x.data(), x_offset.data(), t.m, w.data(), t.n, t.k, -128, want.data());
-    if (!packed->relaxed || got != want) {
+    if (!SameAsReference(t.m, t.n, t.k, t.pattern, &seed)) {
       g_relaxed = false;
       return false;
     }
@@ -647,6 +656,21 @@ bool GemmU8SetRelaxedKernel(bool on) {
   (void)on;
   return false;
 #endif
+}
+
+int GemmU8CheckAgainstReference(uint32_t seed, int cases) {
+  int failed = 0;
+  for (int i = 0; i < cases; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    const uint32_t r = seed;
+    // Mostly small shapes around the kernels' blocks, sometimes a full DistilBERT depth.
+    const int m = 1 + static_cast<int>(r % 13);
+    const int n = 1 + static_cast<int>((r >> 4) % 11);
+    const int k = (r >> 8) % 8 == 0 ? 768 + static_cast<int>((r >> 11) % 3) : 1 + static_cast<int>((r >> 11) % 70);
+    const int pattern = (r >> 20) % 6 == 0 ? 1 + static_cast<int>((r >> 23) % 2) : 0;
+    if (!SameAsReference(m, n, k, pattern, &seed)) ++failed;
+  }
+  return failed;
 }
 
 namespace {

@@ -34,6 +34,11 @@ const char* GemmU8KernelName();
 bool GemmU8SetRelaxedKernel(bool on);
 bool GemmU8RelaxedKernel();
 
+// For tests in engines the native suite cannot reach (the relaxed kernel runs in browsers): `cases`
+// random GEMMs (1..13 tokens, 1..11 rows, depth 1..70 or 768..770, random or extreme values) through
+// the kernel in use against GemmU8ToInt32Reference. Returns how many differ.
+int GemmU8CheckAgainstReference(uint32_t seed, int cases);
+
 // Weights w (n, k) row-major uint8, packed in gemmlowp's layout for this build's kernel: the packed
 // bytes (rows rounded up to the kernel's width, depth to 16, zero-padded) followed by one int32 sum
 // per padded row, PackedBytes(n, k) in all, in storage the object owns or in the caller's.

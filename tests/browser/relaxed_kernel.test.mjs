@@ -1,5 +1,6 @@
 // relaxed_kernel.test.mjs: the relaxed-SIMD GEMM kernel in Chromium, which runs it (V8 lowers
-// i32x4.relaxed_dot_i8x16_i7x16_add_s to vpdpbusd on AVX-VNNI machines). Integer products are exact
+// i32x4.relaxed_dot_i8x16_i7x16_add_s to vpdpbusd on AVX-VNNI machines). First random and extreme
+// GEMMs against the scalar reference (eb_gemm_check), then the encoder: integer products are exact
 // in both kernels, so the whole encoder must give the same bits with either: two instances of the
 // single-threaded module in one page, one with the relaxed kernel and one forced to SIMD128, run
 // the demo models (MiniLM with its real weights, and the three random task models) over ragged
@@ -39,6 +40,9 @@ else describe('relaxed SIMD kernel in Chromium', () => {
       const plain = await instantiateEdgebert({ factory, wasm, relaxedSimd: false });
       const out = { fast: fast.edgebertGemm, plain: plain.edgebertGemm, runs: [], differing: [] };
       if (!fast.edgebertGemm.relaxed) return out;
+      // 400 random and extreme GEMMs (ragged shapes, depth 1..70 and 768..770) against the scalar
+      // reference, through each instance's kernel.
+      out.check = { relaxed: fast._eb_gemm_check(11, 400), simd128: plain._eb_gemm_check(11, 400) };
       const load = (M, bytes) => {
         const buf = M._eb_enc_buffer_alloc(bytes.length);
         M.HEAPU8.set(bytes, buf);
@@ -75,6 +79,7 @@ else describe('relaxed SIMD kernel in Chromium', () => {
       return;
     }
     assert.equal(r.fast.relaxed, true, r.fast.reason);
+    assert.deepEqual(r.check, { relaxed: 0, simd128: 0 });
     assert.equal(r.runs.length, 25);
     assert.deepEqual(r.differing, []);
   }));
