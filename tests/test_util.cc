@@ -3,10 +3,37 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "gemm/gemm_u8.h"
+
 namespace edgebert::testing {
+
+bool RelaxedKernelRequested() {
+  const char* v = std::getenv("EDGEBERT_TEST_RELAXED");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+namespace {
+
+// Before any test: every GEMM of the run goes through the relaxed kernel (its own check against the
+// scalar reference runs in GemmU8SetRelaxedKernel), so the whole suite tests it.
+class RelaxedKernelEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (RelaxedKernelRequested()) {
+      ASSERT_TRUE(GemmU8SetRelaxedKernel(true)) << "EDGEBERT_TEST_RELAXED=1 but the relaxed kernel is unavailable";
+    }
+  }
+};
+
+[[maybe_unused]] ::testing::Environment* const kRelaxedEnvironment =
+    ::testing::AddGlobalTestEnvironment(new RelaxedKernelEnvironment);
+
+}  // namespace
 
 std::string FixturePath(const std::string& relative) {
   return std::string(EDGEBERT_FIXTURES_DIR) + "/" + relative;

@@ -16,4 +16,9 @@ std::string ReadFileOrFail(const std::string& path);
 // Parses a JSON fixture; fails the current test on error.
 Json ReadJsonFixture(const std::string& relative);
 
+// Whether this run was asked to use the relaxed-SIMD GEMM kernel (EDGEBERT_TEST_RELAXED=1; wasm
+// only, with the kernel wired by wasm/node_prejs.js). A global test environment turns it on before
+// any test and fails the whole run if it cannot.
+bool RelaxedKernelRequested();
+
 }  // namespace edgebert::testing

@@ -58,9 +58,11 @@ const PROBE_C = [7, -7, 1 << 20, -(1 << 20)];
 
 /**
  * Replaces the eb_relaxed_kernel stub among `imports` by the relaxed kernel module's export when the
- * instruction passes the probe here; returns { wired, relaxed: false, reason }.
+ * instruction passes the probe here; returns { wired, relaxed: false, reason }. Exported for
+ * wasm/node_prejs.js (the test and benchmark binaries); the C++ side still has to turn the kernel
+ * on (GemmU8SetRelaxedKernel), which checks it first.
  */
-function wireRelaxedKernel(imports) {
+export function wireRelaxedKernel(imports) {
   const env = Object.values(imports).find((ns) => ns && typeof ns === 'object' &&
     Object.values(ns).some((v) => typeof v === 'function' && v.name === '_eb_relaxed_kernel'));
   if (!env) return { relaxed: false, reason: 'this build has no relaxed-SIMD kernel import (threaded build)' };

@@ -4,11 +4,13 @@
 // Node and in headless Chromium.
 //   node bench/gemm/relaxed_kernel_bench.mjs            (this node, then Chromium if installed)
 //   <other node> bench/gemm/relaxed_kernel_bench.mjs --no-browser
+//   node bench/gemm/relaxed_kernel_bench.mjs --check   exit 0 only if this node runs the kernel exactly
+//                                                       (no speed runs, no browser: scripts/test.sh)
 import { existsSync } from 'node:fs';
 import { relaxedKernelBytes } from '../../worker/relaxed_kernel.mjs';
 
 // Runs inside the engine under test (serialized into the page for Chromium): no closures.
-async function measure(bytes) {
+async function measure(bytes, speed = true) {
   let module;
   try {
     module = await WebAssembly.compile(bytes);
@@ -42,6 +44,7 @@ async function measure(bytes) {
       }
     }
   }
+  if (!speed) return { supported: true, probeGot, exactUnsigned, probeExact: probeGot.join() === exactUnsigned.join(), mismatches };
   // Speed: 2048 depth steps per call (64 KB of lhs, 128 KB of rhs), best of 8 batches of 1000 calls.
   const big = 2048;
   for (let i = 0; i < 200; ++i) kernel(D, 4, 1 << 20, 2 << 20, big, BIAS);
@@ -55,7 +58,10 @@ async function measure(bytes) {
 }
 
 const bytes = relaxedKernelBytes();
-console.log(JSON.stringify({ engine: `node ${process.version}`, ...(await measure(bytes)) }));
+const check = process.argv.includes('--check');
+const here = await measure(bytes, !check);
+console.log(JSON.stringify({ engine: `node ${process.version}`, ...here }));
+if (check) process.exit(here.supported && here.probeExact && here.mismatches === 0 ? 0 : 1);
 if (!process.argv.includes('--no-browser') && existsSync('/usr/bin/chromium')) {
   const { launchBrowser } = await import('../../tests/browser/harness.mjs');
   const browser = await launchBrowser();

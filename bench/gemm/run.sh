@@ -24,7 +24,7 @@ NODE_PATH=/usr/share/nodejs em++ "${CXXFLAGS[@]}" -msimd128 -fno-exceptions \
   "$ROOT/bench/gemm/gemm_wasm_bench.cc" "${SRCS[@]}" \
   -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB \
   "-sEXPORTED_RUNTIME_METHODS=['cwrap','UTF8ToString']" \
-  --pre-js="$ROOT/wasm/node_prejs.js" --js-library="$ROOT/wasm/relaxed_stub.js" -o "$OUT/gemm_wasm_bench.js"
+  --pre-js="$ROOT/wasm/node_prejs.js" --js-library="$ROOT/wasm/relaxed_stub.js" -sIMPORTED_MEMORY=1 -o "$OUT/gemm_wasm_bench.js"
 
 # The same harness built without SIMD128 and without autovectorization: gemmlowp's ReferenceKernel as
 # the scalar code it is written as (in the SIMD128 build above, clang autovectorizes it).
