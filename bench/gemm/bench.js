@@ -44,6 +44,8 @@ Module.onRuntimeInitialized = () => {
   const name = (f) => Module.UTF8ToString(Module['_' + f]());
   const fns = {};
   for (const [k, f] of Object.entries(VARIANTS)) if (!only || only.includes(k)) fns[k] = Module['_' + f];
+  // EDGEBERT_WASM_RELAXED (node_prejs.js wired the relaxed-SIMD kernel): our driver's variants run it.
+  if (process.env.EDGEBERT_WASM_RELAXED && Module._bench_set_relaxed(1) !== 1) throw new Error('the relaxed kernel failed its check');
 
   if (firstIdx >= 0) {
     const variant = args[firstIdx + 1];
@@ -57,6 +59,7 @@ Module.onRuntimeInitialized = () => {
   }
 
   const shapes = [];
+  shapes.push([1, 768, 768]);
   for (const m of [16, 128, 384]) for (const [k, n] of [[768, 768], [768, 3072], [3072, 768]]) shapes.push([m, n, k]);
   const rows = [];
   for (const [m, n, k] of shapes) {

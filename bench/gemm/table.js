@@ -15,7 +15,12 @@ for (const r of lines('native.jsonl')) {
 const wasm = JSON.parse(fs.readFileSync(path.join(dir, 'wasm.json'), 'utf8'));
 const scalar = JSON.parse(fs.readFileSync(path.join(dir, 'wasm_scalar.json'), 'utf8'));
 for (const r of scalar.rows) r.variant = 'gemmlowp_reference_scalar';
-const all = [...native.values(), ...wasm.rows, ...scalar.rows];
+let relaxed = null;  // wasm_relaxed.json: our driver's variants through the relaxed kernel (Node 24)
+if (fs.existsSync(path.join(dir, 'wasm_relaxed.json'))) {
+  relaxed = JSON.parse(fs.readFileSync(path.join(dir, 'wasm_relaxed.json'), 'utf8'));
+  for (const r of relaxed.rows) r.variant = `relaxed_${r.variant}`;
+}
+const all = [...native.values(), ...wasm.rows, ...scalar.rows, ...(relaxed ? relaxed.rows : [])];
 const gmacs = (r, t) => (r.m * r.n * r.k / t / 1e6).toFixed(1);
 const LABEL = {
   native_gemmlowp_sse4: 'native: gemmlowp public API, SSE4 12x4 kernel (packs both sides per call)',
@@ -25,8 +30,12 @@ const LABEL = {
   gemmlowp_reference: 'wasm: gemmlowp public API, ReferenceKernel as clang autovectorizes it with -msimd128 (packs both sides per call)',
   gemmlowp_reference_scalar: 'wasm: gemmlowp public API, ReferenceKernel built scalar (no -msimd128, no autovectorization)',
   qlinear: 'wasm: QLinear end to end (fp32 in: quantize + GEMM + dequantize)',
+  relaxed_simd128_prepacked: 'wasm, Node 24: our driver + relaxed-SIMD 2x4 kernel (vpdpbusd), weights prepacked',
+  relaxed_qlinear: 'wasm, Node 24: QLinear end to end with the relaxed-SIMD kernel',
+  relaxed_simd128_gemmlowp_driver: 'wasm, Node 24: gemmlowp driver + SIMD128 8x4 kernel (same run as the two above)',
 };
-console.log(`wasm kernel: ${wasm.info.kernel}; fallback: ${wasm.info.reference_kernel}; node ${wasm.info.node}\n`);
+console.log(`wasm kernel: ${wasm.info.kernel}; fallback: ${wasm.info.reference_kernel}; node ${wasm.info.node}` +
+            (relaxed ? `; relaxed run: ${relaxed.info.kernel}, node ${relaxed.info.node}` : '') + '\n');
 console.log('| m x n x k | variant | first call ms | median ms | best ms | GMAC/s (best) | GMAC/s (median) |');
 console.log('|---|---|---:|---:|---:|---:|---:|');
 const shapes = [...new Set(all.map((r) => `${r.m}x${r.n}x${r.k}`))];
@@ -46,6 +55,14 @@ if (ours && sse && ref && refs) {
   console.log(`- native gemmlowp SSE4 (public API): ${ratio(sse, ours)}`);
   console.log(`- wasm gemmlowp ReferenceKernel, autovectorized (same binary): ${ratio(ref, ours)}`);
   console.log(`- wasm gemmlowp ReferenceKernel, scalar build: ${ratio(refs, ours)}`);
+}
+const rx = pick('relaxed_simd128_prepacked');
+if (rx && sse && ref && refs && ours) {
+  console.log(`\n128x768x768, wasm relaxed-SIMD kernel (Node 24, our driver, weights prepacked) is faster than:`);
+  console.log(`- native gemmlowp SSE4 (public API): ${ratio(sse, rx)}`);
+  console.log(`- wasm SIMD128 kernel (Node 20 run): ${ratio(ours, rx)}`);
+  console.log(`- wasm gemmlowp ReferenceKernel, autovectorized: ${ratio(ref, rx)}`);
+  console.log(`- wasm gemmlowp ReferenceKernel, scalar build: ${ratio(refs, rx)}`);
 }
 // Each (variant, tier) ran in several fresh processes; per call index we show the best and the
 // median over those processes, which separates V8's tiering from other load on a shared machine.
