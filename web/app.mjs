@@ -428,7 +428,10 @@ async function showBuild() {
     dd.dataset.build = info.build;
     dd.dataset.threads = String(info.threads);
     const count = !threaded ? '' : info.threads ? `, the engine reports ${info.threads} thread${info.threads > 1 ? 's' : ''}` : '';
-    dd.textContent = `${threaded ? 'threaded' : 'single-thread'} build (${info.build}${count}, v${info.version}): ${info.threadsReason}`;
+    dd.dataset.gemm = info.relaxed_simd ? 'relaxed' : 'simd128';
+    dd.title = info.gemmReason || '';
+    dd.textContent = `${threaded ? 'threaded' : 'single-thread'} build (${info.build}${count}, v${info.version}): ${info.threadsReason}` +
+      `; int8 GEMMs: ${info.relaxed_simd ? 'relaxed-SIMD kernel' : 'SIMD128 kernel'}`;
   } catch (err) {
     dd.dataset.build = 'error';
     dd.textContent = `the engine did not start: ${errorText(err)}`;

@@ -200,7 +200,7 @@ export class Engine {
     return this.mod.UTF8ToString(this.mod._eb_last_error());
   }
 
-  /** { version, build, threads, threadsRequested, threadsReason, simd, relaxed_simd, abi, ... }: which build runs, never guessed. */
+  /** { version, build, threads, threadsRequested, threadsReason, simd, relaxed_simd, gemm_kernel, gemmReason, abi, ... }: which build runs, never guessed. */
   buildInfo() {
     const info = {
       version: this.version(),
@@ -212,6 +212,9 @@ export class Engine {
       threadsReason: this.build.reason,
       simd: true,  // both builds are compiled with -msimd128 and it instantiated, so SIMD128 runs
       abi: MODEL_ABI.every((n) => this.has(n)),
+      // Why the int8 GEMMs run the relaxed-SIMD kernel or not (wasm_loader.mjs); eb_build_info adds
+      // relaxed_simd and gemm_kernel.
+      gemmReason: (this.mod.edgebertGemm && this.mod.edgebertGemm.reason) || null,
     };
     if (this.has('eb_build_info')) {
       Object.assign(info, this._outJson('eb_build_info', null, 'read the build info'));

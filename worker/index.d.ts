@@ -108,7 +108,12 @@ export interface BuildInfo {
   threadsRequested: 'auto' | number;
   threadsReason: string;
   simd: boolean;
+  /** Whether the int8 GEMMs run the relaxed-SIMD kernel (Chromium, Node >= 22 on x86 with AVX-VNNI). */
   relaxed_simd: boolean;
+  /** The int8 GEMM kernel's name (from eb_build_info). */
+  gemm_kernel?: string;
+  /** Why that kernel: the loader's probe and check result, or why relaxed SIMD is not used here. */
+  gemmReason: string | null;
   /** Whether edgebert.wasm exports the model ABI (eb_model_load, eb_run, ...). */
   abi: boolean;
   trapped?: boolean;

@@ -263,6 +263,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     await page.goto(`${server.url}web/?autoload=0`);
     await page.waitForFunction(() => document.querySelector('#build-info').dataset.build !== '');
     assert.equal(await page.getAttribute('#build-info', 'data-build'), 'simd128-pthreads');
-    assert.match(await page.textContent('#build-info'), /^threaded build .*cross-origin isolated/);
+    assert.match(await page.textContent('#build-info'), /^threaded build .*cross-origin isolated.*; int8 GEMMs: SIMD128 kernel$/);
+    assert.match(await page.getAttribute('#build-info', 'title'), /threaded build/);
   }));
 });

@@ -31,6 +31,10 @@ else describe('demo page in Chromium (not isolated: single-thread build)', () =>
     await page.waitForFunction(() => document.querySelector('#build-info').dataset.build !== '');
     assert.equal(await page.getAttribute('#build-info', 'data-build'), 'simd128-single-thread');
     assert.match(await page.textContent('#build-info'), /^single-thread build .*(SharedArrayBuffer is not available|not cross-origin isolated)/);
+    // Which int8 GEMM kernel runs, and why, is on the page (the relaxed one where this Chromium and CPU run it).
+    const gemm = await page.getAttribute('#build-info', 'data-gemm');
+    assert.match(await page.textContent('#build-info'), gemm === 'relaxed' ? /; int8 GEMMs: relaxed-SIMD kernel$/ : /; int8 GEMMs: SIMD128 kernel$/);
+    assert.match(await page.getAttribute('#build-info', 'title'), gemm === 'relaxed' ? /probe and GEMM check passed/ : /relaxed|no relaxed SIMD/);
     await waitModel(page, 'classify');
     let r = await runTab(page, 'classify');
     assert.equal(r.state, 'done', r.error);
