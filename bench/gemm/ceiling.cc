@@ -1,19 +1,22 @@
-// ceiling.c: how many int8 multiply-adds per second the instructions themselves allow, as opposed to
+// ceiling.cc: how many int8 multiply-adds per second the instructions themselves allow, as opposed to
 // what a GEMM reaches. Built twice by bench/gemm/ceiling.sh:
 //  - natively (gcc, x86 intrinsics): _mm_madd_epi16 + _mm_add_epi32, the pair that V8 emits for
 //    wasm's i32x4.dot_i16x8_s + i32x4.add, with independent accumulators and register operands;
 //  - as wasm (emcc -msimd128), run by V8 (node): the same dot + add pair on operands loaded from a
 //    small L1-resident buffer ("dot+add, int16 operands": 16 SIMD ALU ops per 64 MACs, the least
-//    any i32x4.dot_i16x8_s GEMM can issue), and the loop of our production kernel
-//    (WasmSimd128_Kernel2x4Depth8WideRhs: + two uint8 -> int16 load-extends, 18 ops per 64 MACs).
+//    any i32x4.dot_i16x8_s GEMM can issue), and our production kernel itself
+//    (WasmSimd128_Kernel2x4Depth8WideRhs::Run from src/gemm/kernel_wasmsimd.h: + two uint8 -> int16
+//    load-extends, 18 ops per 64 MACs, and its per-call lane reduction and stores).
 // Every loop stores its accumulators, so nothing is optimized away. One thread.
-#include <stdint.h>
-#include <stdio.h>
-#include <time.h>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
 
 #if defined(__wasm_simd128__)
 #include <emscripten.h>
 #include <wasm_simd128.h>
+
+#include "gemm/kernel_wasmsimd.h"
 
 // 2 rows x 4 columns x depth 8 per iteration, int16 on both sides (plain 128-bit loads).
 static void DotAddInt16(int32_t* out, const int16_t* a, const int16_t* b, int depth) {
@@ -41,32 +44,6 @@ static void DotAddInt16(int32_t* out, const int16_t* a, const int16_t* b, int de
   wasm_v128_store(out + 4, wasm_i32x4_add(wasm_i32x4_add(c10, c11), wasm_i32x4_add(c12, c13)));
 }
 
-// The production kernel's loop: the two weight rows are uint8, zero-extended as they are loaded.
-static void DotAddUint8Lhs(int32_t* out, const uint8_t* a, const int16_t* b, int depth) {
-  v128_t c00 = wasm_i32x4_splat(0), c01 = c00, c02 = c00, c03 = c00;
-  v128_t c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-#pragma clang loop unroll(disable)
-  for (int d = 0; d < depth; d += 8) {
-    const v128_t a0 = wasm_u16x8_load8x8(a), a1 = wasm_u16x8_load8x8(a + 8);
-    v128_t x = wasm_v128_load(b);
-    c00 = wasm_i32x4_add(c00, wasm_i32x4_dot_i16x8(a0, x));
-    c10 = wasm_i32x4_add(c10, wasm_i32x4_dot_i16x8(a1, x));
-    x = wasm_v128_load(b + 8);
-    c01 = wasm_i32x4_add(c01, wasm_i32x4_dot_i16x8(a0, x));
-    c11 = wasm_i32x4_add(c11, wasm_i32x4_dot_i16x8(a1, x));
-    x = wasm_v128_load(b + 16);
-    c02 = wasm_i32x4_add(c02, wasm_i32x4_dot_i16x8(a0, x));
-    c12 = wasm_i32x4_add(c12, wasm_i32x4_dot_i16x8(a1, x));
-    x = wasm_v128_load(b + 24);
-    c03 = wasm_i32x4_add(c03, wasm_i32x4_dot_i16x8(a0, x));
-    c13 = wasm_i32x4_add(c13, wasm_i32x4_dot_i16x8(a1, x));
-    a += 16;
-    b += 32;
-  }
-  wasm_v128_store(out, wasm_i32x4_add(wasm_i32x4_add(c00, c01), wasm_i32x4_add(c02, c03)));
-  wasm_v128_store(out + 4, wasm_i32x4_add(wasm_i32x4_add(c10, c11), wasm_i32x4_add(c12, c13)));
-}
-
 enum { kDepth = 768 };
 static int16_t a16[2 * kDepth], b16[4 * kDepth];
 static uint8_t a8[2 * kDepth];
@@ -74,18 +51,22 @@ static int32_t out[8];
 
 // Runs `reps` passes of 2x4xkDepth through one loop and returns the multiply-adds done. The loops
 // are entered once per pass, like a kernel per tile, so V8 tiers them up.
+extern "C" {
 EMSCRIPTEN_KEEPALIVE double ceiling_run(int which, int reps) {
+  const edgebert::WasmSimd128_Kernel2x4Depth8WideRhs kernel;  // no static constructors: no ctors run here
   for (int r = 0; r < reps; ++r) {
     if (which == 0) {
       DotAddInt16(out, a16, b16, kDepth);
     } else {
-      DotAddUint8Lhs(out, a8, b16, kDepth);
+      const gemmlowp::KernelBase& k = kernel;  // called through the interface, as gemm_u8.cc does
+      k.Run(out, 1, 2, a8, reinterpret_cast<const uint8_t*>(b16), 0, kDepth);
     }
   }
-  return (double)reps * 8 * kDepth;
+  return static_cast<double>(reps) * 8 * kDepth;
 }
 
 EMSCRIPTEN_KEEPALIVE int ceiling_checksum(void) { return out[0] + out[7]; }
+}
 
 #else  // native x86
 #include <immintrin.h>
