@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // gen_relaxed_kernel.mjs: assembles src/gemm/relaxed/kernel.wat (npm wabt) into
-// worker/relaxed_kernel.mjs, the bytes the loader instantiates. The output is committed, so that
-// building and running need no assembler; tests/js/relaxed_kernel.test.mjs checks it is current.
+// worker/relaxed_kernel.mjs (the bytes the loader instantiates) and worker/relaxed_kernel.wasm (the
+// same bytes, for runtimes that need it precompiled: relaxedKernelModule). Both are committed, so
+// that building and running need no assembler; tests/js/relaxed_kernel.test.mjs checks they are current.
 //   node scripts/gen_relaxed_kernel.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAT = `${ROOT}src/gemm/relaxed/kernel.wat`;
 const OUT = `${ROOT}worker/relaxed_kernel.mjs`;
+const OUT_WASM = `${ROOT}worker/relaxed_kernel.wasm`;
 
 export async function assemble() {
   const wabt = await (await import('wabt')).default();
@@ -38,14 +40,16 @@ export function relaxedKernelBytes() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const text = render(await assemble());
+  const bytes = await assemble();
+  const text = render(bytes);
   if (process.argv.includes('--check')) {
-    if (readFileSync(OUT, 'utf8') !== text) {
-      console.error(`${OUT} is stale: run node scripts/gen_relaxed_kernel.mjs`);
+    if (readFileSync(OUT, 'utf8') !== text || !readFileSync(OUT_WASM).equals(bytes)) {
+      console.error(`${OUT} or ${OUT_WASM} is stale: run node scripts/gen_relaxed_kernel.mjs`);
       process.exit(1);
     }
   } else {
     writeFileSync(OUT, text);
-    console.log(`wrote ${OUT}`);
+    writeFileSync(OUT_WASM, bytes);
+    console.log(`wrote ${OUT} and ${OUT_WASM}`);
   }
 }

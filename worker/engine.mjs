@@ -109,8 +109,10 @@ export class Engine {
    * @param {string|URL} [opts.glueUrl] where to import edgebert.mjs from (when no factory)
    * @param {WebAssembly.Module|ArrayBuffer|Uint8Array|string|URL} opts.wasm  compiled module or location
    * @param {'auto'|number} [opts.threads]
+   * @param {boolean} [opts.relaxedSimd] false: keep the SIMD128 GEMM kernel (wasm_loader.mjs)
+   * @param {WebAssembly.Module} [opts.relaxedKernel] worker/relaxed_kernel.wasm precompiled
    */
-  static async create({ factory, glueUrl, wasm, threads = 'auto', threadsGlueUrl, threadsWasm }) {
+  static async create({ factory, glueUrl, wasm, threads = 'auto', threadsGlueUrl, threadsWasm, relaxedSimd = true, relaxedKernel }) {
     const pthreadsGiven = !!threadsGlueUrl && threadsWasm !== undefined && threadsWasm !== null;
     const build = chooseBuild(threads, {
       available: pthreadsGiven,
@@ -138,7 +140,7 @@ export class Engine {
     }
     let mod;
     try {
-      mod = await instantiateEdgebert({ factory, wasm });
+      mod = await instantiateEdgebert({ factory, wasm, relaxedSimd, relaxedKernel });
     } catch (err) {
       throw wasmLoadError(err, wasm);
     }

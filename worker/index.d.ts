@@ -68,6 +68,10 @@ export interface RuntimeOptions {
   device?: 'worker' | 'inline';
   /** A compiled edgebert.wasm, for runtimes that forbid compiling wasm from bytes. */
   wasmModule?: WebAssembly.Module;
+  /** false: keep the SIMD128 GEMM kernel where the relaxed-SIMD one would run (same results). Default true. */
+  relaxedSimd?: boolean;
+  /** A compiled worker/relaxed_kernel.wasm, for runtimes that forbid compiling wasm from bytes. */
+  relaxedKernelModule?: WebAssembly.Module;
   wasmUrl?: string | URL;
   glueUrl?: string | URL;
   /** The default export of edgebert.mjs when bundled (device 'inline' only). */

@@ -23,7 +23,8 @@ const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
 const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'function';
 
-const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl'];
+const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl',
+  'relaxedSimd', 'relaxedKernelModule'];
 const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime', 'quantization'];
 
 /**
@@ -58,6 +59,9 @@ export class Runtime {
  * @param {object} [options]
  * @param {'worker'|'inline'} [options.device] default: 'worker' where a Worker exists, else 'inline'
  * @param {WebAssembly.Module} [options.wasmModule] precompiled edgebert.wasm (edge runtimes)
+ * @param {boolean} [options.relaxedSimd] false: keep the SIMD128 GEMM kernel even where the
+ *   relaxed-SIMD one runs (results are the same bits; only speed differs)
+ * @param {WebAssembly.Module} [options.relaxedKernelModule] precompiled worker/relaxed_kernel.wasm (edge runtimes)
  * @param {string|URL} [options.wasmUrl] where edgebert.wasm is
  * @param {string|URL} [options.glueUrl] where edgebert.mjs is
  * @param {Function} [options.moduleFactory] edgebert.mjs's default export, when bundled (inline only)
@@ -79,6 +83,18 @@ export async function createRuntime(options = {}) {
     wasmModule: options.wasmModule,
     threads: options.threads === undefined ? 'auto' : options.threads,
   };
+  if (options.relaxedSimd !== undefined) {
+    if (typeof options.relaxedSimd !== 'boolean') {
+      throw new EdgebertError('InvalidArgument', `relaxedSimd must be true or false, got ${JSON.stringify(options.relaxedSimd)}`);
+    }
+    init.relaxedSimd = options.relaxedSimd;
+  }
+  if (options.relaxedKernelModule !== undefined) {
+    if (Object.prototype.toString.call(options.relaxedKernelModule) !== '[object WebAssembly.Module]') {
+      throw new EdgebertError('InvalidArgument', 'relaxedKernelModule must be a compiled WebAssembly.Module (worker/relaxed_kernel.wasm)');
+    }
+    init.relaxedKernelModule = options.relaxedKernelModule;
+  }
   // The pthreads build (edgebert-threads.mjs/.wasm + .worker.js): by default the one next to the
   // default single-thread build, and only when the single-thread build is the default one too
   // (never mix files of two builds).

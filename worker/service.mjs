@@ -45,6 +45,8 @@ export function createService(inlineOptions = {}) {
         threads: o.threads === undefined ? 'auto' : o.threads,
         threadsGlueUrl: o.threadsGlueUrl,
         threadsWasm: o.threadsWasmUrl,
+        relaxedSimd: o.relaxedSimd !== false,
+        relaxedKernel: o.relaxedKernelModule,
       });
       try {
         engine = await initializing;

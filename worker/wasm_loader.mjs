@@ -19,10 +19,12 @@ import { relaxedKernelBytes } from './relaxed_kernel.mjs';
  * @param {WebAssembly.Module|ArrayBuffer|Uint8Array|URL|string} opts.wasm  a compiled module, the
  *   bytes, or where to get them (http(s) URL via fetch; file URL or path via node:fs in Node)
  * @param {boolean} [opts.relaxedSimd=true]  false: never use the relaxed-SIMD kernel
+ * @param {WebAssembly.Module} [opts.relaxedKernel]  worker/relaxed_kernel.wasm precompiled, for
+ *   runtimes that forbid compiling wasm from bytes (otherwise it is compiled from relaxed_kernel.mjs)
  * @returns {Promise<object>} the Emscripten module instance; its `edgebertGemm` says which GEMM
  *   kernel runs and why ({ relaxed: boolean, reason: string })
  */
-export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true }) {
+export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, relaxedKernel }) {
   const module = await compileWasm(wasm);
   // A failed instantiation must reject, not leave the factory's promise pending forever.
   let fail;
@@ -31,7 +33,7 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true })
   const instance = await Promise.race([
     factory({
       instantiateWasm(imports, receiveInstance) {
-        if (relaxedSimd) gemm = wireRelaxedKernel(imports);
+        if (relaxedSimd) gemm = wireRelaxedKernel(imports, relaxedKernel);
         WebAssembly.instantiate(module, imports).then(
           (inst) => receiveInstance(inst, module),
           (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
@@ -62,18 +64,30 @@ const PROBE_C = [7, -7, 1 << 20, -(1 << 20)];
  * wasm/node_prejs.js (the test and benchmark binaries); the C++ side still has to turn the kernel
  * on (GemmU8SetRelaxedKernel), which checks it first.
  */
-export function wireRelaxedKernel(imports) {
+export function wireRelaxedKernel(imports, precompiled) {
   const env = Object.values(imports).find((ns) => ns && typeof ns === 'object' &&
     Object.values(ns).some((v) => typeof v === 'function' && v.name === '_eb_relaxed_kernel'));
   if (!env) return { relaxed: false, reason: 'this build has no relaxed-SIMD kernel import (threaded build)' };
   const key = Object.keys(env).find((k) => typeof env[k] === 'function' && env[k].name === '_eb_relaxed_kernel');
   const memory = Object.values(env).find((v) => v instanceof WebAssembly.Memory);
   if (!memory) return { relaxed: false, reason: 'the module does not import its memory' };
-  let kernelModule;
-  try {
-    kernelModule = new WebAssembly.Module(relaxedKernelBytes());
-  } catch (err) {
-    return { relaxed: false, reason: `no relaxed SIMD in this engine (${err && err.message})` };
+  let kernelModule = precompiled;
+  if (!kernelModule) {
+    const bytes = relaxedKernelBytes();
+    try {
+      kernelModule = new WebAssembly.Module(bytes);
+    } catch (err) {
+      let valid = false;
+      try {
+        valid = WebAssembly.validate(bytes);
+      } catch {
+        // validate itself unavailable: say what compile said
+      }
+      return { relaxed: false, reason: valid
+        ? `the relaxed kernel cannot be compiled here (${err && err.message}); where compiling wasm from bytes is ` +
+          'forbidden, pass worker/relaxed_kernel.wasm precompiled as relaxedKernelModule'
+        : `no relaxed SIMD in this engine (${err && err.message})` };
+    }
   }
   try {
     // The probe runs on a memory of its own, many times, so that it also sees the optimizing tier.

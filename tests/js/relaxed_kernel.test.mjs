@@ -17,17 +17,29 @@ const WASM = `${ROOT}build/wasm/wasm/edgebert.wasm`;
 const built = existsSync(WASM) ? null : 'build/wasm is missing (scripts/build.sh wasm)';
 const loadFactory = async () => (await import(`${ROOT}build/wasm/wasm/edgebert.mjs`)).default;
 
-test('worker/relaxed_kernel.mjs is what src/gemm/relaxed/kernel.wat assembles to', async () => {
+test('worker/relaxed_kernel.mjs and .wasm are what src/gemm/relaxed/kernel.wat assembles to', async () => {
   const { assemble, render } = await import('../../scripts/gen_relaxed_kernel.mjs');
   const bytes = await assemble();
   assert.equal(readFileSync(`${ROOT}worker/relaxed_kernel.mjs`, 'utf8'), render(bytes),
     'stale: run node scripts/gen_relaxed_kernel.mjs');
   assert.deepEqual(relaxedKernelBytes(), new Uint8Array(bytes));
+  assert.deepEqual(new Uint8Array(readFileSync(`${ROOT}worker/relaxed_kernel.wasm`)), new Uint8Array(bytes));
+});
+
+test('pipeline options: relaxedSimd and relaxedKernelModule are checked', async () => {
+  const { createRuntime } = await import('../../worker/index.mjs');
+  await assert.rejects(createRuntime({ relaxedSimd: 'yes' }), /InvalidArgument|relaxedSimd must be true or false/);
+  await assert.rejects(createRuntime({ relaxedKernelModule: new Uint8Array(4) }), /relaxedKernelModule must be a compiled WebAssembly.Module/);
 });
 
 test('the loader reports which GEMM kernel runs, and why', { skip: built || false }, async () => {
   const factory = await loadFactory();
   const off = await instantiateEdgebert({ factory, wasm: WASM, relaxedSimd: false });
+  // Through the public API too: the option reaches the loader in the worker.
+  const { getBuildInfo } = await import('../../worker/index.mjs');
+  const viaApi = await getBuildInfo({ relaxedSimd: false });
+  assert.equal(viaApi.relaxed_simd, false);
+  assert.equal(viaApi.gemmReason, 'disabled by the caller (relaxedSimd: false)');
   assert.deepEqual(off.edgebertGemm, { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' });
   const auto = await instantiateEdgebert({ factory, wasm: WASM });
   if (!WebAssembly.validate(relaxedKernelBytes())) {
