@@ -236,6 +236,7 @@ void PackLhsLayout(const uint8_t* w, int n, int k, const gemmlowp::BlockParams& 
 // multiplies int8 by uint8); padding is int8 0. Same size as gemmlowp's layout (rows rounded to 2,
 // depth to 16), so the room reserved in a model file fits either.
 constexpr int kRelaxedDepth = 16;
+static_assert(kRelaxedDepth == gemmlowp::kRegisterSize, "l2_depth (rounded to kRegisterSize) must be whole depth blocks");
 size_t RelaxedOffset(int r, int d, int padded_depth) {
   return static_cast<size_t>(r / 2) * 2 * padded_depth + static_cast<size_t>(d / kRelaxedDepth) * 2 * kRelaxedDepth +
          static_cast<size_t>(r % 2) * kRelaxedDepth + d % kRelaxedDepth;
@@ -243,13 +244,23 @@ size_t RelaxedOffset(int r, int d, int padded_depth) {
 
 void PackRelaxedLayout(const uint8_t* w, int n, int k, const gemmlowp::BlockParams& p, uint8_t* data, int32_t* sums) {
   std::fill(sums, sums + p.l2_rows, 0);
-  std::memset(data, 0, PackedDataBytes(p));
+  // Padding is int8 0: the last row pair when n is odd, the tail of each row's last depth block
+  // (written below); everything else is overwritten, so no pass over the whole buffer first.
+  if (n % 2) std::memset(data + RelaxedOffset(n - 1, 0, p.l2_depth), 0, static_cast<size_t>(2) * p.l2_depth);
+  // Runs of 16 values of one row are contiguous in both layouts (RelaxedOffset): copied a run at a
+  // time, in loops the compiler vectorizes.
   for (int r = 0; r < n; ++r) {
+    const uint8_t* __restrict src = w + static_cast<size_t>(r) * k;
+    uint8_t* __restrict row = data + RelaxedOffset(r, 0, p.l2_depth);
     int32_t sum = 0;
-    for (int d = 0; d < k; ++d) {
-      const uint8_t v = w[static_cast<size_t>(r) * k + d];
-      data[RelaxedOffset(r, d, p.l2_depth)] = static_cast<uint8_t>(v ^ 0x80);
-      sum += v;
+    for (int d = 0; d < k; d += kRelaxedDepth) {
+      const int len = std::min(kRelaxedDepth, k - d);
+      uint8_t* __restrict dst = row + static_cast<size_t>(d / kRelaxedDepth) * 2 * kRelaxedDepth;
+      for (int i = 0; i < len; ++i) {
+        dst[i] = static_cast<uint8_t>(src[d + i] ^ 0x80);
+        sum += src[d + i];
+      }
+      for (int i = len; i < kRelaxedDepth; ++i) dst[i] = 0;
     }
     sums[r] = sum;
   }
