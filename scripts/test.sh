@@ -66,6 +66,10 @@ for flavour in "${flavours[@]}"; do
         if why=$("$node24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --check 2>&1); then
           run_gtest wasm-relaxed env EDGEBERT_WASM_RELAXED="$ROOT/worker/wasm_loader.mjs" EDGEBERT_TEST_RELAXED=1 \
             "$node24" "$ROOT/build/wasm/tests/edgebert_tests.js"
+          if ! grep -q '^relaxed-SIMD GEMM kernel on: WasmRelaxed_' "$ROOT/build/wasm-relaxed.test.log"; then
+            echo "[wasm-relaxed] the suite did not run the relaxed kernel"
+            failed[wasm-relaxed]=$(( ${failed[wasm-relaxed]:-0} + 1 )); total_fail=$((total_fail + 1)); status=1
+          fi
         else
           echo "=== [wasm-relaxed] skipped: $node24 cannot run the relaxed kernel exactly here: $why"
         fi
