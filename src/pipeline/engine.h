@@ -67,6 +67,7 @@ class Engine {
 
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
+  Precision precision() const { return precision_; }
 
  private:
   Engine() = default;
