@@ -22,7 +22,6 @@
 #include "model/packed.h"
 #include "pipeline/engine.h"
 #include "util/json.h"
-#include "warmup.h"
 
 namespace {
 
@@ -110,7 +109,6 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE int eb_model_load(uint8_t* bytes, size_t len, int* out_handle) {
   auto engine = Engine::FromPackedInPlace(bytes, len);
   if (!engine.ok()) return Fail(engine.status());
-  edgebert_wasm::WarmUpEncoderOnce((*engine)->model(), (*engine)->precision());
   int handle = g_next_handle++;
   AddModel(handle, LoadedModel{std::move(engine).value(), bytes});
   *out_handle = handle;
@@ -153,7 +151,6 @@ EMSCRIPTEN_KEEPALIVE int eb_model_load_hf(const char* files_json, const char* qu
   opt.prefer_int8 = q == "int8";
   auto engine = Engine::FromHfFiles(*list, opt);
   if (!engine.ok()) return Fail(engine.status());
-  edgebert_wasm::WarmUpEncoderOnce((*engine)->model(), (*engine)->precision());
   int handle = g_next_handle++;
   AddModel(handle, LoadedModel{std::move(engine).value(), nullptr});
   *out_handle = handle;

@@ -15,7 +15,6 @@
 #include "encoder/encoder.h"
 #include "last_error.h"
 #include "model/packed.h"
-#include "warmup.h"
 
 namespace {
 
@@ -42,7 +41,6 @@ EMSCRIPTEN_KEEPALIVE int eb_enc_model_load(uint8_t* data, size_t size, edgebert:
   *out = nullptr;
   auto m = edgebert::LoadPackedModelInPlace(data, size);
   if (!m.ok()) return Report(m.status());
-  edgebert_wasm::WarmUpEncoderOnce(**m, edgebert::Precision::kInt8);
   *out = std::move(m).value().release();
   return Report(edgebert::Status::Ok());
 }

@@ -67,7 +67,6 @@ class Engine {
 
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
-  Precision precision() const { return precision_; }
 
  private:
   Engine() = default;
