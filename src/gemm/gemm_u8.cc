@@ -114,7 +114,7 @@ struct PackedWeightsU8::Impl {
   bool relaxed = false;  // packed in the relaxed kernel's layout (RelaxedOffset), not gemmlowp's
   gemmlowp::BlockParams params{};
   std::unique_ptr<uint8_t[]> owned;  // storage when the object owns it (Pack), else null
-  uint8_t* data = nullptr;           // (l2_rows * l2_depth) packed bytes, gemmlowp's layout
+  uint8_t* data = nullptr;           // (l2_rows * l2_depth) packed bytes: gemmlowp's layout, or RelaxedOffset's
   int32_t* sums = nullptr;           // (l2_rows) sums of each row over the depth
 };
 
