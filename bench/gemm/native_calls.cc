@@ -18,6 +18,16 @@ namespace {
 
 constexpr int32_t kWeightOffset = -128;
 
+// Which of gemmlowp's x86 kernels this binary was compiled for (run.sh builds it with -msse4.1 and
+// again with -mavx2): the variant names say so.
+#if defined(GEMMLOWP_AVX2_64)
+constexpr const char* kGemmlowpVariant = "native_gemmlowp_avx2";
+constexpr const char* kPrepackedVariant = "native_avx2_prepacked";
+#else
+constexpr const char* kGemmlowpVariant = "native_gemmlowp_sse4";
+constexpr const char* kPrepackedVariant = "native_sse4_prepacked";
+#endif
+
 void Report(const char* variant, int m, int n, int k, const std::function<void()>& fn) {
   using Clock = std::chrono::steady_clock;
   auto time_one = [&] {
@@ -59,14 +69,14 @@ int main(int argc, char** argv) {
       gemmlowp::MatrixMap<int32_t, gemmlowp::MapOrder::ColMajor> result(out.data(), n, m);
       const gemmlowp::VectorDup<const int32_t, gemmlowp::VectorShape::Col> lhs_offset(kWeightOffset, n);
       const gemmlowp::VectorMap<const int32_t, gemmlowp::VectorShape::Row> rhs_offset(x_offset.data(), m);
-      Report("native_gemmlowp_sse4", m, n, k, [&] {
+      Report(kGemmlowpVariant, m, n, k, [&] {
         gemmlowp::GemmWithOutputPipelinePC<uint8_t, int32_t, gemmlowp::DefaultL8R8BitDepthParams>(
             &context, lhs, rhs, &result, lhs_offset, rhs_offset, std::make_tuple());
       });
 
       auto packed = edgebert::PackedWeightsU8::Pack(w.data(), n, k);
       edgebert::GemmU8Scratch scratch;
-      Report("native_sse4_prepacked", m, n, k, [&] {
+      Report(kPrepackedVariant, m, n, k, [&] {
         edgebert::GemmU8ToInt32(x.data(), x_offset.data(), m, *packed, kWeightOffset, out.data(),
                                 &scratch);
       });

@@ -19,6 +19,10 @@ CXXFLAGS=(-O3 -DNDEBUG -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -I
 echo "== building native (g++ -msse4.1) and wasm (em++ -msimd128)" >&2
 g++ "${CXXFLAGS[@]}" -msse4.1 "$ROOT/bench/gemm/native_calls.cc" "$ROOT/src/gemm/gemm_u8.cc" -lpthread \
   -o "$OUT/native/native_calls"
+# The same with -mavx2 -DGEMMLOWP_ENABLE_AVX2 (gemmlowp wants both): its AVX2 kernel
+# (AVX2_64_Kernel24x8Depth2) becomes the default one.
+g++ "${CXXFLAGS[@]}" -mavx2 -mfma -DGEMMLOWP_ENABLE_AVX2 "$ROOT/bench/gemm/native_calls.cc" "$ROOT/src/gemm/gemm_u8.cc" -lpthread \
+  -o "$OUT/native/native_calls_avx2"
 # Debian's emcc needs acorn from /usr/share/nodejs when it links.
 NODE_PATH=/usr/share/nodejs em++ "${CXXFLAGS[@]}" -msimd128 -fno-exceptions \
   "$ROOT/bench/gemm/gemm_wasm_bench.cc" "${SRCS[@]}" \
@@ -40,7 +44,7 @@ R="$OUT/results"
 H="$ROOT/bench/gemm/bench.js"
 M="$OUT/gemm_wasm_bench.js"
 echo "== native per-call timings" >&2
-"$OUT/native/native_calls" $QUICK > "$R/native.jsonl"
+{ "$OUT/native/native_calls" $QUICK; "$OUT/native/native_calls_avx2" $QUICK; } > "$R/native.jsonl"
 echo "== wasm per-call timings (node $(node --version))" >&2
 node "$H" "$M" --json $QUICK > "$R/wasm.json"
 node "$H" "$OUT/gemm_wasm_bench_scalar.js" --json --variants gemmlowp_reference $QUICK > "$R/wasm_scalar.json"
@@ -53,7 +57,7 @@ if [ -x "$NODE24" ] && "$NODE24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --c
     --variants simd128_prepacked,qlinear,simd128_gemmlowp_driver $QUICK > "$R/wasm_relaxed.json"
 fi
 echo "== native again (the machine may be shared: the best of both native runs is kept)" >&2
-"$OUT/native/native_calls" $QUICK >> "$R/native.jsonl"
+{ "$OUT/native/native_calls" $QUICK; "$OUT/native/native_calls_avx2" $QUICK; } >> "$R/native.jsonl"
 echo "== V8 tiering: first calls in fresh processes (5 each), default / Liftoff only / TurboFan only" >&2
 : > "$R/tiering.jsonl"
 for rep in 1 2 3 4 5; do

@@ -25,6 +25,8 @@ const gmacs = (r, t) => (r.m * r.n * r.k / t / 1e6).toFixed(1);
 const LABEL = {
   native_gemmlowp_sse4: 'native: gemmlowp public API, SSE4 12x4 kernel (packs both sides per call)',
   native_sse4_prepacked: 'native: our driver + gemmlowp SSE4 kernel, weights prepacked',
+  native_gemmlowp_avx2: 'native: gemmlowp public API, AVX2 24x8 kernel (packs both sides per call)',
+  native_avx2_prepacked: 'native: our driver + gemmlowp AVX2 kernel, weights prepacked',
   simd128_prepacked: 'wasm: our driver + SIMD128 2x4 kernel (int16 rhs), weights prepacked',
   simd128_gemmlowp_driver: 'wasm: gemmlowp driver + SIMD128 8x4 kernel (packs both sides per call)',
   gemmlowp_reference: 'wasm: gemmlowp public API, ReferenceKernel as clang autovectorizes it with -msimd128 (packs both sides per call)',
@@ -47,12 +49,13 @@ for (const s of shapes) {
   }
 }
 const pick = (v) => all.find((x) => x.m === 128 && x.n === 768 && x.k === 768 && x.variant === v);
-const ours = pick('simd128_prepacked'), sse = pick('native_gemmlowp_sse4');
+const ours = pick('simd128_prepacked'), sse = pick('native_gemmlowp_sse4'), avx2 = pick('native_gemmlowp_avx2');
 const ref = pick('gemmlowp_reference'), refs = pick('gemmlowp_reference_scalar');
 const ratio = (a, b) => `${(a.best_ms / b.best_ms).toFixed(2)}x (best), ${(a.median_ms / b.median_ms).toFixed(2)}x (median)`;
 if (ours && sse && ref && refs) {
   console.log(`\n128x768x768, wasm SIMD128 (our driver, weights prepacked) is faster than:`);
   console.log(`- native gemmlowp SSE4 (public API): ${ratio(sse, ours)}`);
+  if (avx2) console.log(`- native gemmlowp AVX2 (public API): ${ratio(avx2, ours)}`);
   console.log(`- wasm gemmlowp ReferenceKernel, autovectorized (same binary): ${ratio(ref, ours)}`);
   console.log(`- wasm gemmlowp ReferenceKernel, scalar build: ${ratio(refs, ours)}`);
 }
@@ -60,6 +63,7 @@ const rx = pick('relaxed_simd128_prepacked');
 if (rx && sse && ref && refs && ours) {
   console.log(`\n128x768x768, wasm relaxed-SIMD kernel (Node 24, our driver, weights prepacked) is faster than:`);
   console.log(`- native gemmlowp SSE4 (public API): ${ratio(sse, rx)}`);
+  if (avx2) console.log(`- native gemmlowp AVX2 (public API): ${ratio(avx2, rx)}`);
   console.log(`- wasm SIMD128 kernel (Node 20 run): ${ratio(ours, rx)}`);
   console.log(`- wasm gemmlowp ReferenceKernel, autovectorized: ${ratio(ref, rx)}`);
   console.log(`- wasm gemmlowp ReferenceKernel, scalar build: ${ratio(refs, rx)}`);

@@ -236,7 +236,7 @@ void PackLhsLayout(const uint8_t* w, int n, int k, const gemmlowp::BlockParams& 
 // multiplies int8 by uint8); padding is int8 0. Same size as gemmlowp's layout (rows rounded to 2,
 // depth to 16), so the room reserved in a model file fits either.
 constexpr int kRelaxedDepth = 16;
-static_assert(kRelaxedDepth == gemmlowp::kRegisterSize, "l2_depth (rounded to kRegisterSize) must be whole depth blocks");
+static_assert(gemmlowp::kRegisterSize % kRelaxedDepth == 0, "l2_depth (rounded to kRegisterSize) must be whole depth blocks");
 size_t RelaxedOffset(int r, int d, int padded_depth) {
   return static_cast<size_t>(r / 2) * 2 * padded_depth + static_cast<size_t>(d / kRelaxedDepth) * 2 * kRelaxedDepth +
          static_cast<size_t>(r % 2) * kRelaxedDepth + d % kRelaxedDepth;
