@@ -65,10 +65,14 @@ const PROBE_C = [7, -7, 1 << 20, -(1 << 20)];
  * on (GemmU8SetRelaxedKernel), which checks it first.
  */
 export function wireRelaxedKernel(imports, precompiled) {
-  const env = Object.values(imports).find((ns) => ns && typeof ns === 'object' &&
-    Object.values(ns).some((v) => typeof v === 'function' && v.name === '_eb_relaxed_kernel'));
+  // The stub keeps its JS name under Emscripten's minified import keys.
+  let env = null, key = null;
+  for (const ns of Object.values(imports)) {
+    if (!ns || typeof ns !== 'object') continue;
+    key = Object.keys(ns).find((k) => typeof ns[k] === 'function' && ns[k].name === '_eb_relaxed_kernel');
+    if (key !== undefined) { env = ns; break; }
+  }
   if (!env) return { relaxed: false, reason: 'this build has no relaxed-SIMD kernel import (threaded build)' };
-  const key = Object.keys(env).find((k) => typeof env[k] === 'function' && env[k].name === '_eb_relaxed_kernel');
   const memory = Object.values(env).find((v) => v instanceof WebAssembly.Memory);
   if (!memory) return { relaxed: false, reason: 'the module does not import its memory' };
   let kernelModule = precompiled;
@@ -90,7 +94,8 @@ export function wireRelaxedKernel(imports, precompiled) {
     }
   }
   try {
-    // The probe runs on a memory of its own, many times, so that it also sees the optimizing tier.
+    // The probe runs on a memory of its own, many times, so that a tier-up during the calls is checked
+    // too (the C++ GEMM check after instantiation is the final word).
     const probeMemory = new WebAssembly.Memory({ initial: 1 });
     const probe = new WebAssembly.Instance(kernelModule, { env: { memory: probeMemory } }).exports.probe;
     const i8 = new Int8Array(probeMemory.buffer), u8 = new Uint8Array(probeMemory.buffer);
