@@ -42,6 +42,7 @@ EMSCRIPTEN_KEEPALIVE int eb_enc_model_load(uint8_t* data, size_t size, edgebert:
   auto m = edgebert::LoadPackedModelInPlace(data, size);
   if (!m.ok()) return Report(m.status());
   *out = std::move(m).value().release();
+  edgebert::WarmUpEncoderTiering();  // as Engine does at load (src/encoder/encoder.h)
   return Report(edgebert::Status::Ok());
 }
 

@@ -11,23 +11,32 @@
 #include "kernels/sgemm.h"
 #include "kernels/softmax.h"
 #include "kernels/topk.h"
+#include "util/tiering.h"
 
 namespace edgebert {
 
+namespace {
+
+// The per-row and per-layer pieces of EncoderForward are functions of their own (noinline): V8 runs
+// a call on the code it started with, so loops left inside EncoderForward, one call per inference,
+// would run on baseline code through the whole first inference (util/tiering.h).
+__attribute__((noinline)) void LayerNormRow(float* row, int dim, const LayerNormWeights& ln, float eps) {
+  // Mean and (biased) variance in double: two passes, no cancellation worries.
+  double mean = 0;
+  for (int i = 0; i < dim; ++i) mean += row[i];
+  mean /= dim;
+  double var = 0;
+  for (int i = 0; i < dim; ++i) var += (row[i] - mean) * (row[i] - mean);
+  var /= dim;
+  const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+  const float m = static_cast<float>(mean);
+  for (int i = 0; i < dim; ++i) row[i] = (row[i] - m) * inv * ln.gamma[i] + ln.beta[i];
+}
+
+}  // namespace
+
 void LayerNormRows(float* x, int rows, int dim, const LayerNormWeights& ln, float eps) {
-  for (int r = 0; r < rows; ++r) {
-    float* row = x + static_cast<size_t>(r) * dim;
-    // Mean and (biased) variance in double: two passes, no cancellation worries.
-    double mean = 0;
-    for (int i = 0; i < dim; ++i) mean += row[i];
-    mean /= dim;
-    double var = 0;
-    for (int i = 0; i < dim; ++i) var += (row[i] - mean) * (row[i] - mean);
-    var /= dim;
-    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
-    const float m = static_cast<float>(mean);
-    for (int i = 0; i < dim; ++i) row[i] = (row[i] - m) * inv * ln.gamma[i] + ln.beta[i];
-  }
+  for (int r = 0; r < rows; ++r) LayerNormRow(x + static_cast<size_t>(r) * dim, dim, ln, eps);
 }
 
 void ApplyActivation(Activation act, float* x, size_t n) {
@@ -159,7 +168,7 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
 }
 
 // x (rows, dim) += y
-void AddInPlace(float* x, const float* y, size_t n) {
+__attribute__((noinline)) void AddInPlace(float* x, const float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
@@ -172,8 +181,8 @@ constexpr int kQueryBlock = 32;
 // gets its scores (Sgemm), their softmax and its share of ctx (Sgemm): both products are plain
 // row-major GEMMs. Each score is one dot product summed in index order, each context value one sum
 // over keys in index order, so padded keys (weight exactly 0) change no bit of the real tokens.
-void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int T, int H, int heads,
-               float* kt, float* scores, float* ctx) {
+__attribute__((noinline)) void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int T,
+                                         int H, int heads, float* kt, float* scores, float* ctx) {
   const int d = H / heads;
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   for (int h = 0; h < heads; ++h) {
@@ -197,6 +206,27 @@ void Attention(const float* q, const float* k, const float* v, const int32_t* ma
       }
       Sgemm(rows, d, T, 1.f, scores, T, v + off, H, ctx + static_cast<size_t>(i0) * H + off, H);
     }
+  }
+}
+
+// One token's embedding sum before the LayerNorm: word[id] + position[t] (+ token_type[tt] for BERT).
+__attribute__((noinline)) void EmbedToken(const Model& model, Precision precision, int id, int t, int tt, float* xr) {
+  const ModelWeights& w = model.weights;
+  const int H = model.config.hidden;
+  if (precision == Precision::kInt8 && w.word.packed_rows) {
+    QLinearDequantizedRow(*w.word.packed_rows, id, xr);  // rows packed in place as the tied decoder
+  } else if (precision == Precision::kFp32 || !w.word.i8) {
+    std::copy_n(w.word.f32 + static_cast<size_t>(id) * H, H, xr);
+  } else {
+    const int8_t* e = w.word.i8 + static_cast<size_t>(id) * H;
+    const float s = w.word.scale[id];
+    for (int i = 0; i < H; ++i) xr[i] = s * static_cast<float>(e[i]);
+  }
+  const float* pe = w.position + static_cast<size_t>(t) * H;
+  for (int i = 0; i < H; ++i) xr[i] += pe[i];
+  if (model.config.family == ModelFamily::kBert) {
+    const float* te = w.token_type + static_cast<size_t>(tt) * H;
+    for (int i = 0; i < H; ++i) xr[i] += te[i];
   }
 }
 
@@ -245,6 +275,36 @@ Status ValidateInput(const Model& model, const EncoderInput& in, Precision preci
 
 }  // namespace
 
+void WarmUpEncoderTiering() {
+#if defined(__EMSCRIPTEN__)
+  static bool done = false;
+  if (done) return;
+  done = true;
+  // 37 tokens and 2 heads of 64 reach every tile shape of Sgemm (4x8, 4x4, single rows, tail
+  // columns); one round is ~0.1 ms optimized.
+  constexpr int kT = 37, kH = 128, kHeads = 2, kD = kH / kHeads;
+  const size_t n = static_cast<size_t>(kT) * kH;
+  std::vector<float> q(n), k(n), v(n), ctx(n), x(n), ffn(4 * n), kt(static_cast<size_t>(kD) * kT);
+  std::vector<float> scores(static_cast<size_t>(std::min(kT, kQueryBlock)) * kT), gamma(kH, 1.f), beta(kH, 0.f);
+  for (size_t i = 0; i < n; ++i) {
+    q[i] = 0.1f * static_cast<float>(i % 13) - 0.6f;
+    k[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+    v[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
+    x[i] = 0.1f * static_cast<float>(i % 11) - 0.5f;
+  }
+  const LayerNormWeights ln{gamma.data(), beta.data()};
+  RunUntilOptimized(
+      [&] {
+        Attention(q.data(), k.data(), v.data(), nullptr, kT, kH, kHeads, kt.data(), scores.data(), ctx.data());
+        AddInPlace(x.data(), ctx.data(), n);
+        LayerNormRows(x.data(), kT, kH, ln, 1e-12f);
+        for (size_t i = 0; i < ffn.size(); ++i) ffn[i] = x[i % n];
+        GeluErf(ffn.data(), ffn.size());
+      },
+      /*max_ms=*/20);
+#endif
+}
+
 Status EncoderForward(const Model& model, const EncoderInput& in, Precision precision, RunState* rs,
                       EncoderOutput* out) {
   EB_RETURN_IF_ERROR(ValidateInput(model, in, precision));
@@ -268,24 +328,8 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   for (int b = 0; b < B; ++b)
     for (int t = 0; t < T; ++t) {
       const size_t m = static_cast<size_t>(b) * T + t;
-      const int id = in.input_ids[m];
-      float* xr = x + m * H;
-      if (precision == Precision::kInt8 && w.word.packed_rows) {
-        QLinearDequantizedRow(*w.word.packed_rows, id, xr);  // rows packed in place as the tied decoder
-      } else if (precision == Precision::kFp32 || !w.word.i8) {
-        std::copy_n(w.word.f32 + static_cast<size_t>(id) * H, H, xr);
-      } else {
-        const int8_t* e = w.word.i8 + static_cast<size_t>(id) * H;
-        const float s = w.word.scale[id];
-        for (int i = 0; i < H; ++i) xr[i] = s * static_cast<float>(e[i]);
-      }
-      const float* pe = w.position + static_cast<size_t>(t) * H;
-      for (int i = 0; i < H; ++i) xr[i] += pe[i];
-      if (c.family == ModelFamily::kBert) {
-        const int tt = in.token_type_ids ? in.token_type_ids[m] : 0;
-        const float* te = w.token_type + static_cast<size_t>(tt) * H;
-        for (int i = 0; i < H; ++i) xr[i] += te[i];
-      }
+      const int tt = c.family == ModelFamily::kBert && in.token_type_ids ? in.token_type_ids[m] : 0;
+      EmbedToken(model, precision, in.input_ids[m], t, tt, x + m * H);
     }
   LayerNormRows(x, M, H, w.embed_ln, c.layer_norm_eps);
 

@@ -70,6 +70,12 @@ struct RunState {
 Status EncoderForward(const Model& model, const EncoderInput& in, Precision precision, RunState* rs,
                       EncoderOutput* out);
 
+// wasm: calls the encoder's own functions (attention with its tiles and softmax, GELU, LayerNorm,
+// residual adds) on small inputs until V8's optimized code for them is in (util/tiering.h), once per
+// process, at most ~20 ms; model loaders call it so that the first inference does not run on baseline
+// code. Natively it does nothing.
+void WarmUpEncoderTiering();
+
 // Building blocks, exposed for tests.
 void LayerNormRows(float* x, int rows, int dim, const LayerNormWeights& ln, float eps);
 void ApplyActivation(Activation act, float* x, size_t n);

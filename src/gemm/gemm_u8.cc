@@ -17,6 +17,7 @@
 
 #include "gemm/kernel_wasmsimd.h"
 #include "gemm/quantize_row.h"
+#include "util/tiering.h"
 
 #if defined(__EMSCRIPTEN__)
 #include <emscripten/emscripten.h>
@@ -686,25 +687,18 @@ int GemmU8CheckAgainstReference(uint32_t seed, int cases) {
 
 namespace {
 
-// V8 first runs wasm functions as baseline (Liftoff) code, about 3x slower for our kernel (128x768x768:
-// 5 ms instead of 1.5 ms), and compiles the optimized (TurboFan) version in the background once a
-// function has used up its tiering budget; calls made after that compile has finished get the
-// optimized code (there is no on-stack replacement for wasm, hence a kernel entered once per block).
-// Left alone, the first real GEMM of a process runs mostly on baseline code (measured 6-8 ms for the
-// 8x4 kernel's 1.9 ms). So the first weight packing of the process (model load) runs small GEMMs
-// through the same functions as QLinear (activation quantizer, packing, kernel, both unpacks) until
-// a round is clearly faster than the first one, i.e. the optimized code is in, or 50 ms have passed
-// (engines that optimize up front never speed up; they pay the 50 ms once). Natively there is
-// nothing to warm up. Measurements: bench/README.md.
+// V8 runs wasm functions as baseline code first (util/tiering.h); our kernel so is ~3x slower
+// (128x768x768: 5 ms instead of 1.5 ms), hence a kernel entered once per block, and the first real
+// GEMM of a process ran mostly on baseline code (6-8 ms for the 8x4 kernel's 1.9 ms). So the first
+// weight packing of the process (model load) runs small GEMMs through the same functions as QLinear
+// (activation quantizer, packing, kernel, both unpacks) until their optimized code is in.
 void WarmUpTiering() {
 #if defined(__EMSCRIPTEN__)
   static bool done = false;
   if (done) return;
   done = true;
-  // One round: 2 x 32 x 256 x 768 = 12.6 M multiply-adds, ~0.3 ms optimized, long enough for
-  // browsers' coarsened performance.now().
+  // One round: 2 x 32 x 256 x 768 = 12.6 M multiply-adds, ~0.15-0.3 ms optimized.
   constexpr int kN = 256, kK = 768, kM = 32;
-  constexpr double kMaxMs = 50, kTieredRatio = 0.6;
   std::vector<uint8_t> w(static_cast<size_t>(kN) * kK, 1), x(static_cast<size_t>(kM) * kK, 2);
   std::vector<int32_t> x_offset(kM, 0), out_i(static_cast<size_t>(kM) * kN);
   std::vector<float> x_scale(kM, 1.f), w_scale(kN, 1.f), out_f(static_cast<size_t>(kM) * kN);
@@ -713,26 +707,17 @@ void WarmUpTiering() {
   int32_t zero = 0;
   const auto packed = PackWeights(w.data(), kN, kK, nullptr);
   GemmU8Scratch::Impl scratch;
-  const double start = emscripten_get_now();
-  double first_round = -1;
-  for (;;) {
-    const double t0 = emscripten_get_now();
-    for (int i = 0; i < kM; ++i) {
-      QuantizeRowU8Fast(x_f.data() + static_cast<size_t>(i) * kK, kK, x.data() + static_cast<size_t>(i) * kK,
-                        &x_scale[i], &zero);
-    }
-    RunGemm(x.data(), kM, *packed, &scratch,
-            UnpackToInt32{x_offset.data(), 0, kK, kN, out_i.data()});
-    RunGemm(x.data(), kM, *packed, &scratch,
-            UnpackDequantize{x_offset.data(), x_scale.data(), 0, w_scale.data(), nullptr, kK, kN,
-                             out_f.data()});
-    const double t1 = emscripten_get_now();
-    if (first_round < 0) {
-      first_round = t1 - t0;
-    } else if (t1 - t0 < kTieredRatio * first_round || t1 - start > kMaxMs) {
-      break;
-    }
-  }
+  RunUntilOptimized(
+      [&] {
+        for (int i = 0; i < kM; ++i) {
+          QuantizeRowU8Fast(x_f.data() + static_cast<size_t>(i) * kK, kK, x.data() + static_cast<size_t>(i) * kK,
+                            &x_scale[i], &zero);
+        }
+        RunGemm(x.data(), kM, *packed, &scratch, UnpackToInt32{x_offset.data(), 0, kK, kN, out_i.data()});
+        RunGemm(x.data(), kM, *packed, &scratch,
+                UnpackDequantize{x_offset.data(), x_scale.data(), 0, w_scale.data(), nullptr, kK, kN, out_f.data()});
+      },
+      /*max_ms=*/50);
 #endif
 }
 

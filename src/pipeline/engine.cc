@@ -254,6 +254,7 @@ Result<std::unique_ptr<Engine>> Engine::FromHfFiles(
 
 Result<std::unique_ptr<Engine>> Engine::Finish(std::unique_ptr<Model> model, Tokenizer tokenizer,
                                                const EngineOptions& options) {
+  WarmUpEncoderTiering();  // wasm: the first inference then runs on optimized code (no-op natively)
   std::unique_ptr<Engine> e(new Engine());
   e->tokenizer_ = std::move(tokenizer);
   if (static_cast<int64_t>(e->tokenizer_.vocab_size()) > model->config.vocab_size) {
