@@ -123,7 +123,7 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
   // (m, t) each row's outlier columns, quantized as 0 by QLinearExcluding (no copy of x).
   int32_t* excluded = Grow(&rs->qscratch.excluded, static_cast<size_t>(m) * t);
   // (m * t) outliers as (column << 32 | row), sorted below so each weight column is read once.
-  int64_t* pairs = Grow(&rs->outlier_pairs, static_cast<size_t>(m) * t);
+  int64_t* pairs = rs->outlier_pairs.Grow(static_cast<size_t>(m) * t);
   for (int r = 0; r < m; ++r) {
     const float* xr = x + static_cast<size_t>(r) * k;
     // The t largest |x| (ties keep the lower column), SIMD-filtered.
@@ -152,7 +152,7 @@ void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, Ru
   // (the same few dimensions), so grouping by column reads each strided weight column once.
   const size_t np = static_cast<size_t>(m) * t;
   std::sort(pairs, pairs + np);
-  float* wcol = Grow(&rs->outlier_col, static_cast<size_t>(n));  // (n) one dequantized weight column
+  float* wcol = rs->outlier_col.Grow(static_cast<size_t>(n));  // (n) one dequantized weight column
   int current = -1;
   for (size_t p = 0; p < np; ++p) {
     if (pairs[p] < 0) continue;
@@ -313,16 +313,16 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   const int B = in.batch, T = in.seq_len, H = c.hidden, I = c.intermediate;
   const int M = B * T;  // tokens in the batch
   const size_t MH = static_cast<size_t>(M) * H;
-  float* x = Grow(&rs->x, MH);      // (M, H)
-  float* q = Grow(&rs->q, MH);      // (M, H)
-  float* k = Grow(&rs->k, MH);      // (M, H)
-  float* v = Grow(&rs->v, MH);      // (M, H)
-  float* ctx = Grow(&rs->ctx, MH);  // (M, H)
-  float* tmp = Grow(&rs->tmp, MH);  // (M, H)
-  float* ffn = Grow(&rs->ffn, static_cast<size_t>(M) * I);  // (M, I)
+  float* x = rs->x.Grow(MH);      // (M, H)
+  float* q = rs->q.Grow(MH);      // (M, H)
+  float* k = rs->k.Grow(MH);      // (M, H)
+  float* v = rs->v.Grow(MH);      // (M, H)
+  float* ctx = rs->ctx.Grow(MH);  // (M, H)
+  float* tmp = rs->tmp.Grow(MH);  // (M, H)
+  float* ffn = rs->ffn.Grow(static_cast<size_t>(M) * I);  // (M, I)
   const int d = H / c.num_heads;
-  float* scores = Grow(&rs->scores, static_cast<size_t>(std::min(T, kQueryBlock)) * T);  // (block, T)
-  float* kt = Grow(&rs->kt, static_cast<size_t>(d) * T);  // (d, T) one head's keys, transposed
+  float* scores = rs->scores.Grow(static_cast<size_t>(std::min(T, kQueryBlock)) * T);  // (block, T)
+  float* kt = rs->kt.Grow(static_cast<size_t>(d) * T);  // (d, T) one head's keys, transposed
 
   // Embeddings: x = LayerNorm(word[id] + position[t] (+ token_type[tt])), dropout is identity.
   for (int b = 0; b < B; ++b)
@@ -363,9 +363,9 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
 
   // Pooling of token 0 ([CLS]): BERT pooler (tanh) / DistilBERT pre_classifier (ReLU).
   if (w.pooler.n > 0) {
-    float* cls = Grow(&rs->head_in, static_cast<size_t>(B) * H);  // (B, H)
+    float* cls = rs->head_in.Grow(static_cast<size_t>(B) * H);  // (B, H)
     for (int b = 0; b < B; ++b) std::copy_n(x + static_cast<size_t>(b) * T * H, H, cls + static_cast<size_t>(b) * H);
-    float* pooled = Grow(&rs->pooled, static_cast<size_t>(B) * H);  // (B, H)
+    float* pooled = rs->pooled.Grow(static_cast<size_t>(B) * H);  // (B, H)
     RunLinear(w.pooler, cls, B, pooled, precision, rs);
     for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i)
       pooled[i] = c.family == ModelFamily::kBert ? std::tanh(pooled[i]) : std::max(pooled[i], 0.f);
@@ -376,7 +376,7 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     case HeadKind::kNone:
       break;
     case HeadKind::kSequenceClassification: {
-      float* logits = Grow(&rs->logits, static_cast<size_t>(B) * model.num_labels);  // (B, labels)
+      float* logits = rs->logits.Grow(static_cast<size_t>(B) * model.num_labels);  // (B, labels)
       RunLinear(w.classifier, out->pooled, B, logits, precision, rs);
       out->logits = logits;
       out->logits_rows = B;
@@ -384,7 +384,7 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
       break;
     }
     case HeadKind::kTokenClassification: {
-      float* logits = Grow(&rs->logits, static_cast<size_t>(M) * model.num_labels);  // (M, labels)
+      float* logits = rs->logits.Grow(static_cast<size_t>(M) * model.num_labels);  // (M, labels)
       RunLinear(w.classifier, x, M, logits, precision, rs);
       out->logits = logits;
       out->logits_rows = M;
@@ -392,10 +392,10 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
       break;
     }
     case HeadKind::kQuestionAnswering: {
-      float* both = Grow(&rs->logits, static_cast<size_t>(M) * 2);  // (M, 2): start, end
+      float* both = rs->logits.Grow(static_cast<size_t>(M) * 2);  // (M, 2): start, end
       RunLinear(w.classifier, x, M, both, precision, rs);
-      float* start = Grow(&rs->start, static_cast<size_t>(M));
-      float* end = Grow(&rs->end, static_cast<size_t>(M));
+      float* start = rs->start.Grow(static_cast<size_t>(M));
+      float* end = rs->end.Grow(static_cast<size_t>(M));
       for (int m = 0; m < M; ++m) {
         start[m] = both[2 * m];
         end[m] = both[2 * m + 1];
@@ -407,15 +407,15 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     case HeadKind::kMaskedLM: {
       // Rows to predict: the requested positions or all tokens.
       const int P = in.mlm_positions ? in.num_mlm_positions : M;
-      int32_t* rows = Grow(&rs->rows, static_cast<size_t>(std::max(P, 1)));
+      int32_t* rows = rs->rows.Grow(static_cast<size_t>(std::max(P, 1)));
       for (int p = 0; p < P; ++p) rows[p] = in.mlm_positions ? in.mlm_positions[p] : p;
-      float* h = Grow(&rs->head_in, static_cast<size_t>(P) * H);  // (P, H)
+      float* h = rs->head_in.Grow(static_cast<size_t>(P) * H);  // (P, H)
       for (int p = 0; p < P; ++p) std::copy_n(x + static_cast<size_t>(rows[p]) * H, H, h + static_cast<size_t>(p) * H);
-      float* t = Grow(&rs->pooled, static_cast<size_t>(P) * H);  // (P, H) transform output
+      float* t = rs->pooled.Grow(static_cast<size_t>(P) * H);  // (P, H) transform output
       RunLinear(w.mlm_transform, h, P, t, precision, rs);
       ApplyActivation(c.activation, t, static_cast<size_t>(P) * H);
       LayerNormRows(t, P, H, w.mlm_ln, c.layer_norm_eps);
-      float* logits = Grow(&rs->logits, static_cast<size_t>(P) * c.vocab_size);  // (P, vocab)
+      float* logits = rs->logits.Grow(static_cast<size_t>(P) * c.vocab_size);  // (P, vocab)
       RunLinear(w.mlm_decoder, t, P, logits, precision, rs);
       out->logits = logits;
       out->logits_rows = P;

@@ -1,7 +1,9 @@
 // encoder.h: the DistilBERT/BERT encoder forward pass and its task heads, fp32 and int8 paths.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "gemm/qlinear.h"
@@ -43,24 +45,43 @@ struct EncoderOutput {
   const float* end_logits = nullptr;    // QA: (batch, seq_len)
 };
 
+// Working memory that grows without initializing its contents (std::vector::resize would zero-fill:
+// ~12 MB at 384 tokens, which in wasm a first inference did on baseline code, ~8 ms). Growing
+// discards the contents; every user writes before it reads.
+template <typename T>
+class ScratchBuffer {
+ public:
+  T* Grow(size_t n) {
+    if (n > capacity_) {
+      data_.reset(new T[n]);  // default-initialized: no fill
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  size_t capacity_ = 0;
+};
+
 // Activations of one forward pass, kept between calls so a steady stream of requests does not
 // allocate. Buffers only grow.
 struct RunState {
-  std::vector<float> x;       // (B*T, H) the residual stream
-  std::vector<float> q, k, v; // (B*T, H)
-  std::vector<float> ctx;     // (B*T, H) attention output before out_lin
-  std::vector<float> tmp;     // (B*T, H) sublayer output before add & norm
-  std::vector<float> ffn;     // (B*T, I)
-  std::vector<float> scores;  // (32, T) attention scores of a block of query rows
-  std::vector<float> kt;      // (H / heads, T) one head's keys, transposed
-  std::vector<float> pooled;  // (B, H)
-  std::vector<float> head_in; // (B or P, H)
-  std::vector<float> logits;  // head outputs
-  std::vector<float> start, end;  // (B*T) QA
-  std::vector<int32_t> rows;  // (P) MLM positions
-  std::vector<float> outlier_x;      // (rows, k) int8 path: a Linear's input without its outliers
-  std::vector<int64_t> outlier_pairs;  // (rows * outliers) (column << 32 | row)
-  std::vector<float> outlier_col;      // (n) a dequantized weight column
+  ScratchBuffer<float> x;       // (B*T, H) the residual stream
+  ScratchBuffer<float> q, k, v; // (B*T, H)
+  ScratchBuffer<float> ctx;     // (B*T, H) attention output before out_lin
+  ScratchBuffer<float> tmp;     // (B*T, H) sublayer output before add & norm
+  ScratchBuffer<float> ffn;     // (B*T, I)
+  ScratchBuffer<float> scores;  // (32, T) attention scores of a block of query rows
+  ScratchBuffer<float> kt;      // (H / heads, T) one head's keys, transposed
+  ScratchBuffer<float> pooled;  // (B, H)
+  ScratchBuffer<float> head_in; // (B or P, H)
+  ScratchBuffer<float> logits;  // head outputs
+  ScratchBuffer<float> start, end;  // (B*T) QA
+  ScratchBuffer<int32_t> rows;  // (P) MLM positions
+  ScratchBuffer<int64_t> outlier_pairs;  // (rows * outliers) (column << 32 | row)
+  ScratchBuffer<float> outlier_col;      // (n) a dequantized weight column
   QLinearScratch qscratch;
 };
 
