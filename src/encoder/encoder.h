@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -47,7 +48,8 @@ struct EncoderOutput {
 
 // Working memory that grows without initializing its contents (std::vector::resize would zero-fill:
 // ~12 MB at 384 tokens, which in wasm a first inference did on baseline code, ~8 ms). Growing
-// discards the contents; every user writes before it reads.
+// discards the contents; every user writes before it reads. The sanitizer build checks that: it
+// fills new storage with 0xff bytes (NaN as floats), which the encoder tests would see.
 template <typename T>
 class ScratchBuffer {
  public:
@@ -55,6 +57,9 @@ class ScratchBuffer {
     if (n > capacity_) {
       data_.reset(new T[n]);  // default-initialized: no fill
       capacity_ = n;
+#if defined(EDGEBERT_POISON_SCRATCH)
+      std::memset(static_cast<void*>(data_.get()), 0xff, n * sizeof(T));
+#endif
     }
     return data_.get();
   }
