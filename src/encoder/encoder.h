@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <vector>
 
 #include "gemm/qlinear.h"
 #include "model/model.h"
@@ -63,7 +62,6 @@ class ScratchBuffer {
     }
     return data_.get();
   }
-  size_t capacity() const { return capacity_; }
 
  private:
   std::unique_ptr<T[]> data_;
