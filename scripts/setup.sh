@@ -5,15 +5,19 @@
 #   scripts/setup.sh              build + test dependencies (what CI needs)
 #   scripts/setup.sh --fixtures   also the Python environment that regenerates test fixtures
 #                                 (torch, transformers, tokenizers, safetensors) in .venv/
+#   scripts/setup.sh --train      also the Python environment that trains and evaluates the
+#                                 shipped models (scripts/train/requirements.txt) in .venv/
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 WITH_FIXTURES=0
+WITH_TRAIN=0
 for arg in "$@"; do
   case "$arg" in
     --fixtures) WITH_FIXTURES=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --fixtures)" >&2; exit 2 ;;
+    --train) WITH_TRAIN=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --fixtures, --train)" >&2; exit 2 ;;
   esac
 done
 
@@ -62,6 +66,16 @@ if [ "$WITH_FIXTURES" = 1 ]; then
   if ! .venv/bin/python -m pip freeze 2>/dev/null | sort | diff -q - <(sort scripts/requirements-fixtures.txt) >/dev/null; then
     echo "setup: installing the fixture environment into .venv (large: torch)"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-fixtures.txt
+  fi
+fi
+
+# --- the training environment (optional; the same pins as the fixture environment) ----------------
+if [ "$WITH_TRAIN" = 1 ]; then
+  if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+  if ! .venv/bin/python -m pip freeze 2>/dev/null | grep -qxF -f scripts/train/requirements.txt \
+     || [ "$(.venv/bin/python -m pip freeze 2>/dev/null | grep -cxF -f scripts/train/requirements.txt)" != "$(grep -c . scripts/train/requirements.txt)" ]; then
+    echo "setup: installing the training environment into .venv (large: torch)"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/train/requirements.txt
   fi
 fi
 
