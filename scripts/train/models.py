@@ -129,6 +129,16 @@ def save_model(model, tokenizer_src, out):
     os.makedirs(out, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     copy_tokenizer(tokenizer_src, out)
+    if model.config.model_type == "distilbert":
+        # DistilBERT has no token types: its tokenizer must not produce them (the pipelines pass
+        # every tokenizer output to the model), as distilbert-base-uncased's tokenizer_config says.
+        path = os.path.join(out, "tokenizer_config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        cfg["model_input_names"] = ["input_ids", "attention_mask"]
+        cfg["tokenizer_class"] = "DistilBertTokenizer"
+        with open(path, "w") as f:
+            json.dump(cfg, f)
 
 
 def save_transfer(model, prefix, meta, shard_bytes=15 << 20):
