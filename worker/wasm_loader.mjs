@@ -30,10 +30,12 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   let fail;
   const failed = new Promise((_, reject) => { fail = reject; });
   let gemm = { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' };
+  const memory = { growFailures: 0, lastFailedBytes: 0, heapBytes: () => 0 };
   const instance = await Promise.race([
     factory({
       instantiateWasm(imports, receiveInstance) {
         if (relaxedSimd) gemm = wireRelaxedKernel(imports, relaxedKernel);
+        watchHeapGrowth(imports, memory);
         WebAssembly.instantiate(module, imports).then(
           (inst) => receiveInstance(inst, module),
           (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
@@ -48,7 +50,31 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
     gemm = { relaxed: on, reason: on ? 'relaxed SIMD kernel: probe and GEMM check passed' : 'the GEMM check against the scalar reference failed' };
   }
   instance.edgebertGemm = { relaxed: gemm.relaxed, reason: gemm.reason };
+  memory.heapBytes = () => instance.HEAPU8.length;
+  instance.edgebertMemory = memory;
   return instance;
+}
+
+/**
+ * Counts failed heap growths (the glue's emscripten_resize_heap import returning false), so that a
+ * trap right after one is reported as out of memory rather than as a bug (engine.mjs).
+ */
+function watchHeapGrowth(imports, memory) {
+  for (const ns of Object.values(imports)) {
+    if (!ns || typeof ns !== 'object') continue;
+    const key = Object.keys(ns).find((k) => typeof ns[k] === 'function' && ns[k].name === '_emscripten_resize_heap');
+    if (key === undefined) continue;
+    const grow = ns[key];
+    ns[key] = (requested) => {
+      const ok = grow(requested);
+      if (!ok) {
+        memory.growFailures += 1;
+        memory.lastFailedBytes = requested >>> 0;
+      }
+      return ok;
+    };
+    return;
+  }
 }
 
 // The values the probe feeds the instruction: a as int8, b (the "i7" operand) with its top bit set
