@@ -87,8 +87,9 @@ export function chooseBuild(threads = 'auto', pthreads = { available: false, why
   if (threads !== 'auto' && (!Number.isInteger(threads) || threads < 1)) {
     throw new EdgebertError('InvalidArgument', `threads must be 'auto' or a positive integer, got ${JSON.stringify(threads)}`);
   }
-  const single = (reason) => ({ pthreads: false, build: 'simd128-single-thread', requested: threads, count: 1, reason });
-  const multi = (count, reason) => ({ pthreads: true, build: 'simd128-pthreads', requested: threads, count, reason });
+  const known = Number.isFinite(cores) ? cores : null;
+  const single = (reason) => ({ pthreads: false, build: 'simd128-single-thread', requested: threads, count: 1, cores: known, reason });
+  const multi = (count, reason) => ({ pthreads: true, build: 'simd128-pthreads', requested: threads, count, cores: known, reason });
   const coreNote = Number.isFinite(cores) ? `${cores} core${cores === 1 ? '' : 's'}` : '';
   if (threads === 1) return single('threads: 1 requested');
   const blocker = !pthreads.available ? pthreads.why : (!support.ok ? support.reason : '');
@@ -239,7 +240,7 @@ export class Engine {
     return this.mod.UTF8ToString(this.mod._eb_last_error());
   }
 
-  /** { version, build, threads, threadsRequested, threadsReason, simd, relaxed_simd, gemm_kernel, gemmReason, abi, ... }: which build runs, never guessed. */
+  /** { version, build, threads, threadsRequested, threadsReason, cores, simd, relaxed_simd, gemm_kernel, gemmReason, abi, ... }: which build runs, never guessed. */
   buildInfo() {
     const info = {
       version: this.version(),
@@ -249,6 +250,7 @@ export class Engine {
       threads: this.build.pthreads ? null : 1,
       threadsRequested: this.build.requested,
       threadsReason: this.build.reason,
+      cores: this.build.cores === undefined ? null : this.build.cores,  // what the thread count was capped by
       simd: true,  // both builds are compiled with -msimd128 and it instantiated, so SIMD128 runs
       abi: MODEL_ABI.every((n) => this.has(n)),
       // Why the int8 GEMMs run the relaxed-SIMD kernel or not (wasm_loader.mjs); eb_build_info adds

@@ -115,6 +115,8 @@ export interface BuildInfo {
   threads: number | null;
   threadsRequested: 'auto' | number;
   threadsReason: string;
+  /** Logical cores seen where the engine runs (the thread count never exceeds it); null when unknown. */
+  cores: number | null;
   simd: boolean;
   /** Whether the int8 GEMMs run the relaxed-SIMD kernel (Chromium, Node >= 22 on x86 with AVX-VNNI). */
   relaxed_simd: boolean;

@@ -274,6 +274,40 @@ for (const [device, opts] of [['inline', fakeInline], ['worker_threads', fakeWor
   });
 }
 
+test('real engine: after a trap the models are reloaded (a repository through the cache, int8 and fp32) and answer the same', { skip: !realBuilt && 'build/wasm not built' }, async (t) => {
+  // The real glue, with one change: eb_run traps on the text "__trap__" (as a bug would).
+  const { default: createEdgebertModule } = await import('../../build/wasm/wasm/edgebert.mjs');
+  const trappingFactory = async (arg) => {
+    const mod = await createEdgebertModule(arg);
+    let run = mod._eb_run;
+    const trapping = (handle, task, req, out) => {
+      if (mod.UTF8ToString(req).includes('"__trap__"')) throw new WebAssembly.RuntimeError('unreachable');
+      return run(handle, task, req, out);
+    };
+    // The glue's export wrapper replaces itself on first call: keep ours in front of it.
+    Object.defineProperty(mod, '_eb_run', { get: () => trapping, set: (f) => { run = f; } });
+    return mod;
+  };
+  const dir = new URL('../fixtures/models/distilbert_seqcls/', import.meta.url);
+  const files = new Map();
+  for (const f of ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json']) {
+    if (existsSync(new URL(f, dir))) files.set(f, await readFile(new URL(f, dir)));
+  }
+  const { source } = await hostileRepo(t, Object.fromEntries(files));
+  const cacheDir = await tempDir(t);
+  const runtime = await createRuntime({ device: 'inline', moduleFactory: trappingFactory, wasmUrl: new URL('../../build/wasm/wasm/edgebert.wasm', import.meta.url).href });
+  t.after(() => runtime.close());
+  const repo = await pipeline('text-classification', source, { runtime, cacheDir });
+  const emb = await pipeline('feature-extraction', source, { runtime, cacheDir, quantization: 'fp32' });
+  const before = [await repo('a small test sentence', { topK: null }), await emb('another one')];
+  await assert.rejects(repo('__trap__'), (e) => e.code === 'WasmTrap' && /restarted/.test(e.message));
+  const after = [await repo('a small test sentence', { topK: null }), await emb('another one')];
+  assert.deepEqual(after[0], before[0]);
+  assert.deepEqual(Array.from(after[1].data), Array.from(before[1].data));
+  await repo.dispose();
+  await emb.dispose();
+});
+
 // ---------------------------------------------------------------------------------------------
 // Issue 14 item 5: what is cached.
 
