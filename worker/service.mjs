@@ -83,9 +83,10 @@ export function createService(inlineOptions = {}) {
           m.handle = null;
           if (skip.has(id)) continue;
           try {
-            const loaded = await loadInto(fresh, m.source, { ...m.options, cache: true }, { inRestart: true });
-            m.handle = loaded.handle;
-            m.error = null;
+            await loadInto(fresh, m.source, { ...m.options, cache: true }, { inRestart: true }, (handle) => {
+              m.handle = handle;
+              m.error = null;
+            });
           } catch (err) {
             m.error = `it could not be reloaded after the engine restarted: ${err.message}`;
             if (err.details && err.details.trap) {
@@ -116,11 +117,14 @@ export function createService(inlineOptions = {}) {
   };
 
   /**
-   * Fetches a source's files (JS memory) and loads them into `eng`. Cache entries are written only
-   * once the engine accepted the files; cached copies the engine refuses are removed.
-   * @returns {Promise<{handle: number, info: object, files: Map}>}
+   * Fetches a source's files (JS memory) and loads them into `eng` (or the engine that replaced
+   * it meanwhile). onLoaded(handle, info) runs right after the engine call, before anything else
+   * can run, so a restart that happens later (while the cache is written) reloads this model too.
+   * Cache entries are written only once the engine accepted the files; cached copies the engine
+   * refuses are removed.
+   * @returns {Promise<Map>} the files
    */
-  const loadInto = async (eng, source, o, ctx) => {
+  const loadInto = async (eng, source, o, ctx, onLoaded) => {
     const label = sourceLabel(source);
     const isRepo = source.kind === 'hf' || source.kind === 'hf-files';
     // Fail before downloading anything when this build cannot use the files.
@@ -151,15 +155,15 @@ export function createService(inlineOptions = {}) {
       if (!engine) throw new EdgebertError('Internal', `cannot load ${label}: the engine could not be restarted after a trap`);
       eng = engine;
     }
-    let loaded;
     try {
-      loaded = withEngine(eng, (e) => engineLoad(e, files, isRepo, quantization, label));
+      const { handle, info } = withEngine(eng, (e) => engineLoad(e, files, isRepo, quantization, label));
+      onLoaded(handle, info);
     } catch (err) {
       if (FILE_FAULTS.has(err.code)) await evictFromCache(cache, files);
       throw err;
     }
     await commitToCache(cache, files);
-    return { ...loaded, files };
+    return files;
   };
 
   const handlers = {
@@ -188,9 +192,7 @@ export function createService(inlineOptions = {}) {
     },
 
     async info() {
-      const info = (await ready()).buildInfo();
-      if (restarts > 0) Object.assign(info, { restarts, lastRestart });
-      return { result: info };
+      return { result: (await ready()).buildInfo() };  // with restarts and lastRestart after a trap
     },
 
     async load(msg, ctx) {
@@ -198,12 +200,15 @@ export function createService(inlineOptions = {}) {
       const o = msg.options || {};
       checkDownloadOptions(o);
       const source = msg.source;
-      const { handle, info, files } = await loadInto(eng, source, o, ctx);
-      const id = nextModel++;
       // What a restart needs to load it again (never the progress callback or the signal).
       const keep = { quantization: o.quantization, cacheDir: o.cacheDir, cache: o.cache, maxFileSize: o.maxFileSize, downloadTimeoutMs: o.downloadTimeoutMs };
-      models.set(id, { handle, info, label: sourceLabel(source), source, options: keep, error: null });
-      return { result: { model: id, info, files: [...files].map(([name, f]) => ({ name, size: f.size, cached: f.cached, url: f.url })) } };
+      const id = nextModel++;
+      let modelInfo;
+      const files = await loadInto(eng, source, o, ctx, (handle, info) => {
+        modelInfo = info;
+        models.set(id, { handle, info, label: sourceLabel(source), source, options: keep, error: null });
+      });
+      return { result: { model: id, info: modelInfo, files: [...files].map(([name, f]) => ({ name, size: f.size, cached: f.cached, url: f.url })) } };
     },
 
     async run(msg) {
