@@ -195,6 +195,14 @@ export class Engine {
     this.lastRestart = null;
   }
 
+  /** Drops this instance for good: the pthreads build's workers are stopped (the memory goes with the last reference). */
+  discard() {
+    this.trapped = true;
+    try {
+      if (this.mod.PThread && typeof this.mod.PThread.terminateAllThreads === 'function') this.mod.PThread.terminateAllThreads();
+    } catch { /* best effort: the instance is unusable anyway */ }
+  }
+
   has(name) {
     return typeof this.mod[`_${name}`] === 'function';
   }

@@ -61,7 +61,8 @@ export function createService(inlineOptions = {}) {
    */
   const restart = (reason) => {
     if (restarting) return;
-    engine = null;  // the old instance is dropped: its memory goes with it
+    if (engine) engine.discard();  // its workers stop; its memory goes with the last reference
+    engine = null;
     restarts += 1;
     lastRestart = reason;
     restarting = (async () => {
