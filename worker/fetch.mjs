@@ -216,7 +216,10 @@ async function openSource(spec, { signal, cache, fetchImpl, timeoutMs }) {
   // The caller's signal, plus our own abort when the headers do not come within timeoutMs.
   const request = new AbortController();
   const onAbort = () => request.abort();
-  if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  if (signal) {
+    if (signal.aborted) request.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; request.abort(); }, timeoutMs);
   try {
