@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -311,10 +311,35 @@ test('real engine: after a trap the models are reloaded (a repository through th
 // ---------------------------------------------------------------------------------------------
 // Issue 14 item 5: what is cached.
 
+async function listFiles(dir) {
+  const out = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) if (e.isFile()) out.push(e.name);
+  return out;
+}
+
 async function cacheFile(cacheDir, baseUrl, file) {
   const port = new URL(baseUrl).port;
   return join(cacheDir, 'http', `127.0.0.1_${port}`, 'edgebert-test', 'tiny-bert', 'resolve', 'main', file);
 }
+
+test('a load that fails a check (HTTP 500, sha256) caches none of its files', async (t) => {
+  const cacheDir = await tempDir(t);
+  const { source, files } = await hostileRepo(t, {
+    'model.safetensors': (req, res) => { res.writeHead(500, { 'content-type': 'text/plain' }); res.end('upstream down'); },
+  });
+  await assert.rejects(pipeline('text-classification', source, { ...fakeInline(), cacheDir }), (e) => e.code === 'HttpError' && /HTTP 500/.test(e.message));
+  // (A remembered 404 of an optional file, tokenizer.json.missing, is a fact about the server.)
+  const kept = async () => (await listFiles(cacheDir)).filter((f) => !f.endsWith('.missing'));
+  assert.deepEqual(await kept(), []);
+  const body = tinySafetensors();
+  files.set('model.safetensors', (req, res) => {
+    res.writeHead(200, { 'content-length': String(body.length), 'x-linked-etag': `"${'0'.repeat(64)}"` });
+    res.end(body);
+  });
+  await assert.rejects(pipeline('text-classification', source, { ...fakeInline(), cacheDir }), (e) => e.code === 'IntegrityError' && /sha256 mismatch/.test(e.message));
+  // config.json and vocab.txt passed their own checks, but the load failed: nothing is kept.
+  assert.deepEqual(await kept(), []);
+});
 
 test('files the engine refuses are not cached: after the server is fixed the same URL loads', async (t) => {
   const cacheDir = await tempDir(t);
