@@ -216,7 +216,7 @@ async function loadModel(what, source, options) {
   // A worker_threads Worker got a copy of process.env when it started: resolve the default cache
   // folder here, so EDGEBERT_CACHE_DIR set later still applies.
   let cacheDir = options.cacheDir;
-  if (cacheDir === undefined && isNode()) cacheDir = await defaultCacheDir();  // cache: false refreshes it
+  if (cacheDir === undefined && options.cache !== false && isNode()) cacheDir = await defaultCacheDir();
   let loaded;
   try {
     if (options.quantization !== undefined && !['int8', 'fp32'].includes(options.quantization)) {

@@ -135,8 +135,11 @@ export function createService(inlineOptions = {}) {
       throw new EdgebertError('InvalidArgument', `quantization 'fp32' needs a checkpoint (a repository or its files); ${label} is a packed int8 model`);
     }
     const cacheable = source.kind === 'url' || source.kind === 'hf';
-    // cache: false still writes: it refreshes the entry (downloads anew and replaces it).
-    const cache = cacheable ? await openCache({ cache: true, cacheDir: o.cacheDir }) : null;
+    // cache: false still writes: it refreshes the entry (downloads anew and replaces it), where a
+    // cache can be opened at all (a runtime may deny what finding the folder needs).
+    const cache = !cacheable ? null
+      : o.cache === false ? await openCache({ cacheDir: o.cacheDir }).catch(() => null)
+        : await openCache({ cacheDir: o.cacheDir });
     const specs = fileSpecs(source);
     // config.json first, so its check runs before any weight byte is read.
     specs.sort((a, b) => (b.name === 'config.json') - (a.name === 'config.json'));

@@ -13,6 +13,14 @@ const oneOf = (...values) => Object.assign((v) => values.includes(v), { allowed:
 const bool = (v) => typeof v === 'boolean';
 const strings = (v) => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
+/** A value as the caller wrote it: NaN and Infinity stay themselves (JSON.stringify says null). */
+function showValue(v) {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === undefined) return 'undefined';
+  return JSON.stringify(v);
+}
+
 // option (camelCase) -> [request key (HF name), check, description of the rule]
 const OPTIONS = {
   topK: ['top_k', positiveInt, 'a positive integer'],
@@ -201,12 +209,4 @@ export class Tensor {
     };
     return this.dims.length === 0 ? [] : build(0, 0);
   }
-}
-
-/** A value as the caller wrote it: NaN and Infinity stay themselves (JSON.stringify says null). */
-function showValue(v) {
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  if (typeof v === 'bigint') return `${v}n`;
-  if (v === undefined) return 'undefined';
-  return JSON.stringify(v);
 }

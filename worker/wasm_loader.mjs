@@ -26,11 +26,11 @@ import { relaxedKernelBytes } from './relaxed_kernel.mjs';
  */
 export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, relaxedKernel }) {
   const module = await compileWasm(wasm);
+  const memory = { growFailures: 0, lastFailedBytes: 0, heapBytes: () => 0 };  // watchHeapGrowth
   // A failed instantiation must reject, not leave the factory's promise pending forever.
   let fail;
   const failed = new Promise((_, reject) => { fail = reject; });
   let gemm = { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' };
-  const memory = { growFailures: 0, lastFailedBytes: 0, heapBytes: () => 0 };
   const instance = await Promise.race([
     factory({
       instantiateWasm(imports, receiveInstance) {
@@ -53,28 +53,6 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   memory.heapBytes = () => instance.HEAPU8.length;
   instance.edgebertMemory = memory;
   return instance;
-}
-
-/**
- * Counts failed heap growths (the glue's emscripten_resize_heap import returning false), so that a
- * trap right after one is reported as out of memory rather than as a bug (engine.mjs).
- */
-function watchHeapGrowth(imports, memory) {
-  for (const ns of Object.values(imports)) {
-    if (!ns || typeof ns !== 'object') continue;
-    const key = Object.keys(ns).find((k) => typeof ns[k] === 'function' && ns[k].name === '_emscripten_resize_heap');
-    if (key === undefined) continue;
-    const grow = ns[key];
-    ns[key] = (requested) => {
-      const ok = grow(requested);
-      if (!ok) {
-        memory.growFailures += 1;
-        memory.lastFailedBytes = requested >>> 0;
-      }
-      return ok;
-    };
-    return;
-  }
 }
 
 // The values the probe feeds the instruction: a as int8, b (the "i7" operand) with its top bit set
@@ -178,5 +156,27 @@ function toUrl(s) {
   } catch {
     // A plain path: only meaningful in Node; resolve against the working directory.
     return new URL(`file://${s.startsWith('/') ? '' : process.cwd() + '/'}${s}`);
+  }
+}
+
+/**
+ * Counts failed heap growths (the glue's emscripten_resize_heap import returning false), so that a
+ * trap right after one is reported as out of memory rather than as a bug (engine.mjs).
+ */
+function watchHeapGrowth(imports, memory) {
+  for (const ns of Object.values(imports)) {
+    if (!ns || typeof ns !== 'object') continue;
+    const key = Object.keys(ns).find((k) => typeof ns[k] === 'function' && ns[k].name === '_emscripten_resize_heap');
+    if (key === undefined) continue;
+    const grow = ns[key];
+    ns[key] = (requested) => {
+      const ok = grow(requested);
+      if (!ok) {
+        memory.growFailures += 1;
+        memory.lastFailedBytes = requested >>> 0;
+      }
+      return ok;
+    };
+    return;
   }
 }
