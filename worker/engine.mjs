@@ -333,6 +333,21 @@ export class Engine {
     }
   }
 
+  /**
+   * config.json alone through the engine's own parse and limits (eb_config_check), before the
+   * weights are fetched. Returns its summary JSON, or null when this build has no eb_config_check.
+   */
+  checkConfig(bytes) {
+    if (!this.has('eb_config_check')) return null;
+    const ptr = this.malloc(Math.max(bytes.byteLength, 1));
+    try {
+      this.heap().set(bytes, ptr);
+      return this._outJson('eb_config_check', null, 'check config.json', ptr, bytes.byteLength);
+    } finally {
+      this.free(ptr);
+    }
+  }
+
   modelInfo(handle) {
     this.require(['eb_model_info'], 'describe a model');
     return this._outJson('eb_model_info', handle, `describe model ${handle}`, handle);

@@ -150,7 +150,12 @@ export function createService(inlineOptions = {}) {
       readCache: o.cache !== false,
       maxFileSize: o.maxFileSize,
       downloadTimeoutMs: o.downloadTimeoutMs,
-      validate: isRepo ? { 'config.json': checkConfigJson } : {},
+      // The JS look first (any build), then the engine's full check where the build has it.
+      validate: isRepo ? { 'config.json': (bytes) => {
+        checkConfigJson(bytes);
+        const current = ctx.inRestart ? eng : engine;
+        if (current) withEngine(current, (e) => e.checkConfig(bytes));
+      } } : {},
     });
     // The engine may have been restarted while we downloaded (a restart's own reloads go on
     // with the instance it started).

@@ -174,6 +174,20 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
       mod.HEAPU32[outLen >> 2] = bytes.length;
       return ok();
     },
+    // Like the engine's: only model_type bert and distilbert are supported.
+    _eb_config_check: (ptr, len, out) => {
+      let config;
+      try {
+        config = JSON.parse(decoder.decode(mod.HEAPU8.subarray(ptr, ptr + len)));
+      } catch (err) {
+        return fail(3, `config.json: invalid JSON (${err.message})`);
+      }
+      if (config.model_type !== 'bert' && config.model_type !== 'distilbert') {
+        return fail(4, `config.json: model_type '${config.model_type}' is not supported (edgebert runs 'distilbert' and 'bert')`);
+      }
+      if (out) mod.HEAPU32[out >> 2] = putString(JSON.stringify({ model_type: config.model_type }));
+      return ok();
+    },
     _eb_model_info: (handle, out) => {
       const m = models.get(handle);
       if (!m) return fail(2, `no model with handle ${handle}`);

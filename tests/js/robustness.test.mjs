@@ -246,6 +246,18 @@ test('config.json with 10^6 layers is refused before model.safetensors is read',
   assert.ok(modelBytesSent < 64 << 10, `${modelBytesSent} bytes of the weights were read`);
 });
 
+test("the engine's own config check (eb_config_check, where built) also runs before the weights are read", async (t) => {
+  const { source } = await hostileRepo(t, {
+    'config.json': Buffer.from(JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: 12 })),
+    // Headers, one byte, then nothing: a load that reads the weights before the check hangs here.
+    'model.safetensors': (req, res) => { res.writeHead(200, { 'content-length': '1000000' }); res.write('x'); },
+  });
+  const { error } = await within(5000, settle(pipeline('text-classification', source, { ...fakeInline(), cache: false })), 'load');
+  assert.ok(error, 'the load must fail');
+  assert.equal(error.code, 'Unsupported', error.message);
+  assert.match(error.message, /check config\.json failed: config\.json: model_type 'gpt2' is not supported/);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Deliver 2: a trap restarts the engine and reloads the live models.
 
