@@ -220,6 +220,42 @@ test('out of memory inside the engine is OutOfMemory (not a WasmTrap "bug"), and
   await clf.dispose();
 });
 
+test('real engine: a heap that cannot grow gives OutOfMemory, and the models loaded before keep answering', { skip: !realBuilt && 'build/wasm not built' }, async (t) => {
+  // The real glue, with its heap held at its initial 16 MiB (as a browser refusing more would).
+  const { default: createEdgebertModule } = await import('../../build/wasm/wasm/edgebert.mjs');
+  const factory = (arg) => createEdgebertModule({ ...arg, instantiateWasm(imports, receive) {
+    for (const ns of Object.values(imports)) {
+      for (const k of Object.keys(ns)) {
+        if (typeof ns[k] === 'function' && ns[k].name === '_emscripten_resize_heap') {
+          ns[k] = { _emscripten_resize_heap: () => false }._emscripten_resize_heap;  // named as the loader looks for it
+        }
+      }
+    }
+    return arg.instantiateWasm(imports, receive);
+  } });
+  const runtime = await createRuntime({ device: 'inline', moduleFactory: factory, wasmUrl: new URL('../../build/wasm/wasm/edgebert.wasm', import.meta.url).href });
+  t.after(() => runtime.close());
+  const dir = new URL('../fixtures/models/bert_seqcls/', import.meta.url);
+  const files = {};
+  for (const f of ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json']) files[f] = await readFile(new URL(f, dir));
+  const loaded = [];
+  let error;
+  for (let i = 0; i < 500 && !error; i++) {
+    try {
+      loaded.push(await pipeline('text-classification', { files }, { runtime }));
+    } catch (err) {
+      error = err;
+    }
+  }
+  assert.ok(error, `${loaded.length} loads and the heap never ran out`);
+  assert.ok(loaded.length > 0);
+  assert.equal(error.code, 'OutOfMemory', error.message);
+  assert.match(error.message, /out of memory|cannot allocate/);
+  assert.doesNotMatch(error.message, /bug in edgebert/);
+  const first = await loaded[0]('hello world');
+  assert.equal(typeof first[0].label, 'string');
+});
+
 test('config.json with 10^6 layers is refused before model.safetensors is read', async (t) => {
   const config = JSON.stringify({ architectures: ['BertForSequenceClassification'], model_type: 'bert', hidden_size: 768, num_hidden_layers: 1e6 });
   let modelBytesSent = 0;
