@@ -2,6 +2,7 @@
 // nothing throws across the boundary, and the last error's message is kept for eb_last_error().
 #include <emscripten/emscripten.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -25,7 +26,11 @@ EMSCRIPTEN_KEEPALIVE const char* eb_version() { return edgebert::Version(); }
 EMSCRIPTEN_KEEPALIVE const char* eb_last_error() { return edgebert::wasm::LastError().c_str(); }
 
 // 64-byte aligned: packed models are read in place and their tensors are 64-byte aligned.
-EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) { return std::aligned_alloc(64, (n + 63) / 64 * 64); }
+// A size within 63 of SIZE_MAX would wrap when rounded up (a tiny block for a huge request): refused.
+EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) {
+  if (n > SIZE_MAX - 63) return nullptr;
+  return std::aligned_alloc(64, (n + 63) / 64 * 64);
+}
 EMSCRIPTEN_KEEPALIVE void eb_free(void* p) { std::free(p); }
 
 }  // extern "C"

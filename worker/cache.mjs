@@ -11,7 +11,7 @@ const isNode = () => typeof process === 'object' && !!process.versions && !!proc
 /**
  * @param {{cache?: boolean, cacheDir?: string}} options
  * @returns {Promise<null | {kind: string, location: string, get(key: string): Promise<null|{size: number, chunks: AsyncIterable<Uint8Array>}>,
- *   put(key: string, bytes: Uint8Array): Promise<void>, isMissing(key: string): Promise<boolean>, putMissing(key: string): Promise<void>}>}
+ *   put(key: string, bytes: Uint8Array): Promise<void>, remove(key: string): Promise<void>, isMissing(key: string): Promise<boolean>, putMissing(key: string): Promise<void>}>}
  */
 export async function openCache({ cache = true, cacheDir } = {}) {
   if (cache === false) return null;
@@ -108,6 +108,12 @@ class NodeFileCache {
     await this.put(key, new Uint8Array(0), '.missing');
   }
 
+  /** Drops a cached file (it failed a check) and any remembered 404 for it. */
+  async remove(key) {
+    await this.fs.rm(this.fileFor(key), { force: true });
+    await this.fs.rm(`${this.fileFor(key)}.missing`, { force: true });
+  }
+
   async put(key, bytes, suffix = '') {
     const file = this.fileFor(key) + suffix;
     await this.fs.mkdir(this.path.dirname(file), { recursive: true });
@@ -116,6 +122,8 @@ class NodeFileCache {
     try {
       await this.fs.writeFile(tmp, bytes);
       await this.fs.rename(tmp, file);
+      // A file that is there now was no 404 after all (a refreshed load).
+      if (suffix === '') await this.fs.rm(`${file}.missing`, { force: true });
     } catch (err) {
       await this.fs.rm(tmp, { force: true });
       throw err;
@@ -137,7 +145,8 @@ class CacheStorageCache {
     const response = await this.cache.match(key);
     if (!response || !response.body) return null;
     const size = Number(response.headers.get('content-length'));
-    return { size: Number.isFinite(size) && size >= 0 ? size : undefined, chunks: streamChunks(response.body), close: () => response.body.cancel().catch(() => {}) };
+    const chunks = streamChunks(response.body);
+    return { size: Number.isFinite(size) && size >= 0 ? size : undefined, chunks, close: chunks.cancel };
   }
 
   async isMissing(key) {
@@ -148,23 +157,36 @@ class CacheStorageCache {
     await this.missing.put(key, new Response(new Uint8Array(0)));
   }
 
+  async remove(key) {
+    await this.cache.delete(key);
+    await this.missing.delete(key);
+  }
+
   async put(key, bytes) {
     // Cache Storage keeps its own copy; a view of the wasm heap must not be retained.
     const copy = bytes.slice();
     await this.cache.put(key, new Response(copy, { headers: { 'content-length': String(copy.byteLength) } }));
+    await this.missing.delete(key);
   }
 }
 
-/** A ReadableStream as an async iterable of Uint8Array chunks. */
-export async function* streamChunks(stream) {
+/**
+ * A ReadableStream as an async iterable of Uint8Array chunks, with cancel(): it ends a read that is
+ * waiting on a stalled stream (the reader is taken at once, so the stream itself is locked).
+ */
+export function streamChunks(stream) {
   const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+  const chunks = (async function* read() {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      try { reader.releaseLock(); } catch { /* a read may still be pending after cancel */ }
     }
-  } finally {
-    reader.releaseLock();
-  }
+  })();
+  chunks.cancel = () => reader.cancel().catch(() => {});
+  return chunks;
 }

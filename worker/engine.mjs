@@ -1,5 +1,6 @@
 // engine.mjs: the JS adapter over the engine's C ABI (wasm/bindings.cc): heap strings and
-// out-pointers, status codes to EdgebertError, traps caught and the model involved poisoned.
+// out-pointers, status codes to EdgebertError, traps caught and reported (WasmTrap, or OutOfMemory
+// when the heap could not grow); after one the service replaces the whole instance (service.mjs).
 //
 // ABI (all exports are `_name` on the Emscripten module; every int return is a StatusCode):
 //   eb_malloc, eb_free, eb_version, eb_last_error,
@@ -12,6 +13,9 @@
 
 import { instantiateEdgebert } from './wasm_loader.mjs';
 import { EdgebertError, errorFromStatus, isWasmTrap } from './errors.mjs';
+
+// The most a wasm32 heap can hold; a larger request would wrap modulo 2^32 on its way in.
+const MAX_ALLOCATION = 2 ** 32 - 2 ** 16;
 
 /** The exports a model needs. Until the lead's ABI lands, only the first four exist. */
 export const MODEL_ABI = Object.freeze(['eb_model_load', 'eb_model_info', 'eb_run', 'eb_model_free']);
@@ -53,32 +57,58 @@ export function threadSupport(env = globalThis) {
   return { ok: true, reason: '' };
 }
 
+/** Logical cores here: navigator.hardwareConcurrency, else os.availableParallelism (Node), else 1. */
+export async function coreCount(env = globalThis) {
+  const n = env.navigator && env.navigator.hardwareConcurrency;
+  if (Number.isInteger(n) && n > 0) return n;
+  if (isNode() && env === globalThis) {
+    const os = await import('node:os');
+    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  }
+  return 1;
+}
+
+/** The pthreads build's pool (wasm/CMakeLists.txt PTHREAD_POOL_SIZE; eb_set_threads refuses more). */
+export const THREAD_POOL = 4;
+
 /**
  * Chooses the build for a `threads` option: the single-thread SIMD128 build, or the pthreads
  * build when it is given (threadsGlue) and this context can run it. An explicit request for more
- * than one thread that cannot be met is an error, never a silent fallback.
+ * than one thread that cannot be met is an error, never a silent fallback. Never more threads than
+ * cores: on one core 'auto' runs single-thread, and a request above the core count runs one thread
+ * per core (oversubscribed GEMM threads are several times slower than one thread).
  * @param {'auto'|number} threads
  * @param {{available: boolean, why?: string}} pthreads whether a pthreads build was given
  * @param {{ok: boolean, reason: string}} support from threadSupport()
- * @returns {{pthreads: boolean, build: string, requested: 'auto'|number, reason: string}}
+ * @param {number} [cores] logical cores (coreCount())
+ * @returns {{pthreads: boolean, build: string, requested: 'auto'|number, count: number, reason: string}}
  */
-export function chooseBuild(threads = 'auto', pthreads = { available: false, why: 'no pthreads build was given' }, support = threadSupport()) {
+export function chooseBuild(threads = 'auto', pthreads = { available: false, why: 'no pthreads build was given' }, support = threadSupport(), cores = Infinity) {
   if (threads !== 'auto' && (!Number.isInteger(threads) || threads < 1)) {
     throw new EdgebertError('InvalidArgument', `threads must be 'auto' or a positive integer, got ${JSON.stringify(threads)}`);
   }
-  const single = (reason) => ({ pthreads: false, build: 'simd128-single-thread', requested: threads, reason });
-  const multi = (reason) => ({ pthreads: true, build: 'simd128-pthreads', requested: threads, reason });
+  const known = Number.isFinite(cores) ? cores : null;
+  const single = (reason) => ({ pthreads: false, build: 'simd128-single-thread', requested: threads, count: 1, cores: known, reason });
+  const multi = (count, reason) => ({ pthreads: true, build: 'simd128-pthreads', requested: threads, count, cores: known, reason });
+  const coreNote = Number.isFinite(cores) ? `${cores} core${cores === 1 ? '' : 's'}` : '';
   if (threads === 1) return single('threads: 1 requested');
   const blocker = !pthreads.available ? pthreads.why : (!support.ok ? support.reason : '');
   if (threads === 'auto') {
-    return blocker ? single(`threads: 'auto' chose the single-thread build: ${blocker}`)
-      : multi("threads: 'auto' chose the pthreads build (cross-origin isolated, SharedArrayBuffer and Workers available)");
+    if (blocker) return single(`threads: 'auto' chose the single-thread build: ${blocker}`);
+    if (cores < 2) return single(`threads: 'auto' chose the single-thread build: this machine has ${coreNote} (never more threads than cores)`);
+    const count = Math.min(cores, THREAD_POOL);
+    return multi(count, "threads: 'auto' chose the pthreads build (cross-origin isolated, SharedArrayBuffer and Workers available)" +
+      (coreNote ? ` with ${count} threads (${coreNote}, pool of ${THREAD_POOL})` : ''));
   }
   if (blocker) {
     throw new EdgebertError('Unsupported', `threads: ${threads} requested, but the pthreads build cannot run: ${blocker}; ` +
       "pass threads: 1 or 'auto'");
   }
-  return multi(`threads: ${threads} requested`);
+  if (threads > cores) {
+    if (cores < 2) return single(`threads: ${threads} requested, but this machine has ${coreNote}: one thread (never more threads than cores)`);
+    return multi(cores, `threads: ${threads} requested, but this machine has ${coreNote}: ${cores} threads (never more threads than cores)`);
+  }
+  return multi(threads, `threads: ${threads} requested`);
 }
 
 /** A failure to get edgebert.wasm running, as an EdgebertError that says what to do. */
@@ -117,7 +147,7 @@ export class Engine {
     const build = chooseBuild(threads, {
       available: pthreadsGiven,
       why: 'no pthreads build was given (threadsGlueUrl/threadsWasmUrl)',
-    });
+    }, threadSupport(), await coreCount());
     if (!hasWasmSimd()) {
       throw new EdgebertError('Unsupported',
         'this JavaScript runtime has no WebAssembly SIMD128 (needed by edgebert.wasm); use a current browser or Node 16.4+');
@@ -145,10 +175,11 @@ export class Engine {
       throw wasmLoadError(err, wasm);
     }
     const engine = new Engine(mod, build);
-    if (build.pthreads && typeof threads === 'number') {
+    if (build.pthreads) {
+      // Always set: the engine's own default counts the pool, not the cores we may use.
       if (engine.has('eb_set_threads')) {
-        const rc = engine._call('eb_set_threads', null, 'set the thread count', threads);
-        if (rc !== 0) throw errorFromStatus(rc, engine.lastError(), `cannot use ${threads} threads`);
+        const rc = engine._call('eb_set_threads', null, 'set the thread count', build.count);
+        if (rc !== 0) throw errorFromStatus(rc, engine.lastError(), `cannot use ${build.count} threads`);
       } else {
         build.reason += '; edgebert-threads.wasm has no eb_set_threads yet, so the engine chooses the count itself';
       }
@@ -159,8 +190,17 @@ export class Engine {
   constructor(mod, build = chooseBuild(1)) {
     this.mod = mod;
     this.build = build;
-    this.poisoned = new Map();  // handle -> message of the trap that poisoned it
-    this.trapped = false;       // a trap happened somewhere: reported in buildInfo()
+    this.trapped = false;       // a trap happened: this instance must be replaced (service.mjs)
+    this.restarts = 0;          // set by the service on a replacement instance
+    this.lastRestart = null;
+  }
+
+  /** Drops this instance for good: the pthreads build's workers are stopped (the memory goes with the last reference). */
+  discard() {
+    this.trapped = true;
+    try {
+      if (this.mod.PThread && typeof this.mod.PThread.terminateAllThreads === 'function') this.mod.PThread.terminateAllThreads();
+    } catch { /* best effort: the instance is unusable anyway */ }
   }
 
   has(name) {
@@ -187,22 +227,28 @@ export class Engine {
   }
 
   malloc(n) {
+    // Checked here: the size crosses as a 32-bit size_t, where 4294967396 would arrive as 100.
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_ALLOCATION) {
+      throw new EdgebertError('OutOfRange', `cannot allocate ${n} bytes: more than a 32-bit wasm heap can hold (${MAX_ALLOCATION} bytes)`);
+    }
     const ptr = this._call('eb_malloc', null, 'allocate memory', n);
     if (!ptr && n > 0) {
-      throw new EdgebertError('OutOfRange', `cannot allocate ${n} bytes in the wasm heap (out of memory)`);
+      throw new EdgebertError('OutOfMemory',
+        `cannot allocate ${n} bytes in the wasm heap: out of memory (heap now ${this.heap().length} bytes)`, { size: n });
     }
     return ptr;
   }
 
   free(ptr) {
-    if (ptr) this._call('eb_free', null, 'free memory', ptr);
+    // After a trap the instance is thrown away whole; cleanup paths must not mask the trap's error.
+    if (ptr && !this.trapped) this._call('eb_free', null, 'free memory', ptr);
   }
 
   lastError() {
     return this.mod.UTF8ToString(this.mod._eb_last_error());
   }
 
-  /** { version, build, threads, threadsRequested, threadsReason, simd, relaxed_simd, gemm_kernel, gemmReason, abi, ... }: which build runs, never guessed. */
+  /** { version, build, threads, threadsRequested, threadsReason, cores, simd, relaxed_simd, gemm_kernel, gemmReason, abi, ... }: which build runs, never guessed. */
   buildInfo() {
     const info = {
       version: this.version(),
@@ -212,6 +258,7 @@ export class Engine {
       threads: this.build.pthreads ? null : 1,
       threadsRequested: this.build.requested,
       threadsReason: this.build.reason,
+      cores: this.build.cores === undefined ? null : this.build.cores,  // what the thread count was capped by
       simd: true,  // both builds are compiled with -msimd128 and it instantiated, so SIMD128 runs
       abi: MODEL_ABI.every((n) => this.has(n)),
       // Why the int8 GEMMs run the relaxed-SIMD kernel or not (wasm_loader.mjs); eb_build_info adds
@@ -224,7 +271,10 @@ export class Engine {
       info.relaxed_simd = false;
       info.note = 'edgebert.wasm has no eb_build_info yet; fields come from the loader';
     }
-    if (this.trapped) info.trapped = true;
+    if (this.restarts) {
+      info.restarts = this.restarts;
+      info.lastRestart = this.lastRestart;
+    }
     return info;
   }
 
@@ -283,6 +333,21 @@ export class Engine {
     }
   }
 
+  /**
+   * config.json alone through the engine's own parse and limits (eb_config_check), before the
+   * weights are fetched. Returns its summary JSON, or null when this build has no eb_config_check.
+   */
+  checkConfig(bytes) {
+    if (!this.has('eb_config_check')) return null;
+    const ptr = this.malloc(Math.max(bytes.byteLength, 1));
+    try {
+      this.heap().set(bytes, ptr);
+      return this._outJson('eb_config_check', null, 'check config.json', ptr, bytes.byteLength);
+    } finally {
+      this.free(ptr);
+    }
+  }
+
   modelInfo(handle) {
     this.require(['eb_model_info'], 'describe a model');
     return this._outJson('eb_model_info', handle, `describe model ${handle}`, handle);
@@ -302,15 +367,8 @@ export class Engine {
   }
 
   freeModel(handle) {
-    this.poisoned.delete(handle);
-    if (!this.has('eb_model_free')) return;
-    try {
-      this.mod._eb_model_free(handle);
-    } catch (err) {
-      // Freeing a poisoned model may trap again; the handle is gone from our side either way.
-      if (!isWasmTrap(err)) throw err;
-      this.trapped = true;
-    }
+    if (!this.has('eb_model_free') || this.trapped) return;
+    this._call('eb_model_free', handle, `free model ${handle}`, handle);
   }
 
   _string(s) {
@@ -341,25 +399,33 @@ export class Engine {
     }
   }
 
-  /** Every engine call goes through here: poisoned handles refused, traps turned into WasmTrap. */
+  /**
+   * Every engine call goes through here: traps become WasmTrap, or OutOfMemory when the heap failed
+   * to grow during the call (C++ aborts when new cannot allocate); details.trap marks both, and the
+   * service replaces this instance.
+   */
   _call(name, handle, what, ...args) {
-    if (handle !== null && this.poisoned.has(handle)) {
-      throw new EdgebertError('ModelPoisoned',
-        `model ${handle} is unusable: an earlier request trapped inside the engine (${this.poisoned.get(handle)}); ` +
-        'dispose it and load it again');
+    if (this.trapped) {
+      throw new EdgebertError('WasmTrap', `the engine trapped earlier and is being replaced; ${what} was not run`, { trap: 'earlier', handle });
     }
     const fn = this.mod[`_${name}`];
     if (typeof fn !== 'function') this.require([name], what);
+    const memory = this.mod.edgebertMemory;
+    const failuresBefore = memory ? memory.growFailures : 0;
     try {
       return fn(...args);
     } catch (err) {
       if (!isWasmTrap(err)) throw err;
       this.trapped = true;
       const trap = `${err.name}: ${err.message}`;
-      if (handle !== null) this.poisoned.set(handle, trap);
+      if (memory && memory.growFailures > failuresBefore) {
+        throw new EdgebertError('OutOfMemory',
+          `out of memory during ${what}: the wasm heap could not grow from ${memory.heapBytes()} to ${memory.lastFailedBytes} bytes ` +
+          '(the 4 GiB wasm32 limit, or the browser\'s); use a smaller model or shorter inputs.',
+          { trap, handle, requested: memory.lastFailedBytes });
+      }
       throw new EdgebertError('WasmTrap',
-        `the engine trapped during ${what} (${trap}); this is a bug in edgebert, please report it with the input. ` +
-        (handle !== null ? `Model ${handle} is poisoned (dispose and reload it); other models keep working.` : ''),
+        `the engine trapped during ${what} (${trap}); this is a bug in edgebert, please report it with the input.`,
         { trap, handle });
     }
   }

@@ -16,9 +16,11 @@ export const ERROR_CODES = Object.freeze([
   'IntegrityError',  // truncated download (fewer bytes than Content-Length) or sha256 mismatch
   'Cancelled',       // the caller's AbortSignal fired before the work started (or during a download)
   'Disposed',        // the pipeline/model/runtime was disposed
-  'WasmTrap',        // the wasm code trapped (a bug in edgebert); the model involved is poisoned
-  'ModelPoisoned',   // a request for a model whose earlier request trapped
+  'WasmTrap',        // the wasm code trapped (a bug in edgebert); the engine was restarted
+  'ModelPoisoned',   // a model that could not be reloaded after the engine restarted
   'WorkerError',     // the worker could not start or died
+  'Timeout',         // a download made no progress for downloadTimeoutMs
+  'OutOfMemory',     // the wasm heap cannot grow any more (4 GiB address space, or the browser's limit)
 ]);
 
 export class EdgebertError extends Error {

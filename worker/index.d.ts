@@ -3,7 +3,7 @@
 export type ErrorCode =
   | 'InvalidArgument' | 'NotFound' | 'CorruptData' | 'Unsupported' | 'OutOfRange' | 'IoError' | 'Internal'
   | 'NetworkError' | 'HttpError' | 'IntegrityError' | 'Cancelled' | 'Disposed' | 'WasmTrap' | 'ModelPoisoned'
-  | 'WorkerError';
+  | 'WorkerError' | 'Timeout' | 'OutOfMemory';
 
 export declare const ERROR_CODES: readonly ErrorCode[];
 
@@ -90,7 +90,7 @@ export interface RuntimeOptions {
 export interface LoadOptions extends RuntimeOptions {
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
-  /** Default true: a folder in Node, Cache Storage in browsers and edge workers. */
+  /** Default true: a folder in Node, Cache Storage in browsers and edge workers. false: download anew and refresh the cached copy. */
   cache?: boolean;
   /** Node only; default $EDGEBERT_CACHE_DIR, else $XDG_CACHE_HOME/edgebert, else ~/.cache/edgebert. */
   cacheDir?: string;
@@ -102,6 +102,10 @@ export interface LoadOptions extends RuntimeOptions {
    * within 1e-4, about 4x the memory and slower. Packed .ebm models are always int8.
    */
   quantization?: 'int8' | 'fp32';
+  /** Maximum bytes per file: one number, or by file name with an optional `default` (docs/LIMITS.md); never above 4 GiB - 64 MiB. */
+  maxFileSize?: number | Record<string, number>;
+  /** A download that receives nothing for this long fails with Timeout (default 30000). */
+  downloadTimeoutMs?: number;
 }
 
 export interface BuildInfo {
@@ -111,6 +115,8 @@ export interface BuildInfo {
   threads: number | null;
   threadsRequested: 'auto' | number;
   threadsReason: string;
+  /** Logical cores seen where the engine runs (the thread count never exceeds it); null when unknown. */
+  cores: number | null;
   simd: boolean;
   /** Whether the int8 GEMMs run the relaxed-SIMD kernel (Chromium, Node >= 22 on x86 with AVX-VNNI). */
   relaxed_simd: boolean;
@@ -120,7 +126,9 @@ export interface BuildInfo {
   gemmReason: string | null;
   /** Whether edgebert.wasm exports the model ABI (eb_model_load, eb_run, ...). */
   abi: boolean;
-  trapped?: boolean;
+  /** How many times the engine was replaced after a trap, and why the last time (runtime.client 'info'). */
+  restarts?: number;
+  lastRestart?: string;
   note?: string;
   [key: string]: unknown;
 }

@@ -25,7 +25,7 @@ const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'functi
 
 const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl',
   'relaxedSimd', 'relaxedKernelModule'];
-const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime', 'quantization'];
+const LOAD_OPTIONS = ['onProgress', 'signal', 'cache', 'cacheDir', 'runtime', 'quantization', 'maxFileSize', 'downloadTimeoutMs'];
 
 /**
  * One engine (wasm instance) in a worker or in-process. Pipelines share the default runtime so
@@ -222,7 +222,8 @@ async function loadModel(what, source, options) {
     if (options.quantization !== undefined && !['int8', 'fp32'].includes(options.quantization)) {
       throw new EdgebertError('InvalidArgument', `${what}: quantization must be 'int8' or 'fp32', got ${JSON.stringify(options.quantization)}`);
     }
-    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir, quantization: options.quantization } },
+    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir, quantization: options.quantization,
+      maxFileSize: options.maxFileSize, downloadTimeoutMs: options.downloadTimeoutMs } },
       { signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
     if (owned) await runtime.close();

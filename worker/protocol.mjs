@@ -8,14 +8,20 @@
 //                    { id, type: 'result', result }            (buffers in result are transferred)
 //                    { id, type: 'error', error: { code, message, details? } }
 //
-// Requests run one at a time in arrival order (the wasm engine is single-threaded and not
-// re-entrant). A cancel for a queued request drops it with a Cancelled error; a cancel for the
-// running request aborts its AbortSignal, which downloads honour; an engine call cannot be
-// interrupted and finishes normally.
+// Requests run in lanes: one at a time and in arrival order within a lane, lanes side by side. The
+// handlers say which lane a request takes (handlers[LANE_OF]; service.mjs: one per model, one per
+// load), so a slow download does not hold up requests to other models; without LANE_OF there is
+// one lane. Engine calls are synchronous, so the engine still runs one call at a time.
+// A cancel for a queued request drops it with a Cancelled error; a cancel for a running request
+// aborts its AbortSignal, which downloads honour; an engine call cannot be interrupted: the caller's
+// promise rejects at once (Client) and the server drops the result when the call ends.
 
 import { EdgebertError, serializeError, deserializeError, cancelledError } from './errors.mjs';
 
 export const REQUEST_TYPES = Object.freeze(['init', 'load', 'run', 'dispose', 'info']);
+
+/** handlers[LANE_OF](msg) -> the lane's name (a Symbol: no message type can reach it). */
+export const LANE_OF = Symbol('edgebert.laneOf');
 
 // Before each job the server lets pending messages in (a cancel sent while the previous job was
 // blocking the thread must be seen before the next job starts). setImmediate runs after Node's
@@ -31,9 +37,9 @@ const yieldToInbox = typeof setImmediate === 'function'
  * @param {Record<string, Function>} handlers
  */
 export function serve(port, handlers) {
-  const queue = [];        // messages waiting to run, in arrival order
-  let running = null;      // { id, controller }
-  let pumping = false;
+  const lanes = new Map();    // lane -> { queue: messages waiting, in arrival order, pumping }
+  const running = new Map();  // id -> AbortController of a request that left its queue
+  const laneOf = typeof handlers[LANE_OF] === 'function' ? handlers[LANE_OF] : () => 'main';
 
   const send = (msg, transfer) => {
     try {
@@ -47,37 +53,48 @@ export function serve(port, handlers) {
   port.onMessage((msg) => {
     if (!msg || typeof msg !== 'object') return;
     if (msg.type === 'cancel') {
-      const i = queue.findIndex((m) => m.id === msg.id);
-      if (i >= 0) {
-        const [dropped] = queue.splice(i, 1);
-        send({ id: dropped.id, type: 'error', error: serializeError(cancelledError(`request ${dropped.id} (${dropped.type})`)) });
-      } else if (running && running.id === msg.id) {
-        running.controller.abort();
+      for (const lane of lanes.values()) {
+        const i = lane.queue.findIndex((m) => m.id === msg.id);
+        if (i >= 0) {
+          const [dropped] = lane.queue.splice(i, 1);
+          send({ id: dropped.id, type: 'error', error: serializeError(cancelledError(`request ${dropped.id} (${dropped.type})`)) });
+          return;
+        }
       }
+      if (running.has(msg.id)) running.get(msg.id).abort();
       return;
     }
-    queue.push(msg);
-    pump();
+    let name;
+    try {
+      name = String(laneOf(msg));
+    } catch {
+      name = 'main';
+    }
+    if (!lanes.has(name)) lanes.set(name, { queue: [], pumping: false });
+    const lane = lanes.get(name);
+    lane.queue.push(msg);
+    pump(name, lane);
   });
 
-  async function pump() {
-    if (pumping) return;
-    pumping = true;
+  async function pump(name, lane) {
+    if (lane.pumping) return;
+    lane.pumping = true;
     try {
-      while (queue.length > 0) {
+      while (lane.queue.length > 0) {
         await yieldToInbox();
-        const msg = queue.shift();
+        const msg = lane.queue.shift();
         if (!msg) continue;  // cancelled while we yielded
         await runOne(msg);
       }
     } finally {
-      pumping = false;
+      lane.pumping = false;
+      if (lane.queue.length === 0) lanes.delete(name);
     }
   }
 
   async function runOne(msg) {
     const controller = new AbortController();
-    running = { id: msg.id, controller };
+    running.set(msg.id, controller);
     send({ id: msg.id, type: 'started' });
     try {
       const handler = Object.prototype.hasOwnProperty.call(handlers, msg.type) ? handlers[msg.type] : null;
@@ -94,15 +111,22 @@ export function serve(port, handlers) {
     } catch (err) {
       send({ id: msg.id, type: 'error', error: serializeError(err) });
     } finally {
-      running = null;
+      running.delete(msg.id);
     }
   }
 }
 
+/** An AbortSignal, also from another realm (duck-typed: aborted + addEventListener). */
+function isAbortSignal(s) {
+  return !!s && typeof s === 'object' && typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+}
+
 /**
  * The caller's side: numbered requests, promises, progress callbacks and AbortSignals.
- * A request aborted before the server reported 'started' rejects at once with Cancelled (the
- * server drops it from its queue); once started, the abort is forwarded and the server decides.
+ * An aborted request that has not started rejects at once with Cancelled (the server drops it from
+ * its queue). Once started the abort is forwarded: a run rejects at once (its result is dropped
+ * when the engine call ends), a load stops its download and the server answers Cancelled.
  */
 export class Client {
   /**
@@ -124,6 +148,10 @@ export class Client {
   /** Sends a request; resolves with its result or rejects with an EdgebertError. */
   request(type, payload = {}, { signal, onProgress, transfer } = {}) {
     if (this.closedError) return Promise.reject(this.closedError);
+    if (signal !== undefined && signal !== null && !isAbortSignal(signal)) {
+      return Promise.reject(new EdgebertError('InvalidArgument',
+        `signal must be an AbortSignal (new AbortController().signal), got ${signal === null ? 'null' : typeof signal === 'object' ? 'an object that is not one' : `${typeof signal} ${String(signal)}`}`));
+    }
     if (signal && signal.aborted) return Promise.reject(cancelledError(type));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -131,7 +159,12 @@ export class Client {
       if (signal) {
         const onAbort = () => {
           this.port.postMessage({ type: 'cancel', id });
-          if (!entry.started) this._settle(entry, null, cancelledError(`request ${id} (${type})`));
+          // A running engine call cannot be interrupted: its caller is let go now. A running load
+          // stops its download and answers Cancelled itself, naming the file.
+          if (entry.started && type !== 'run') return;
+          this._settle(entry, null, entry.started
+            ? new EdgebertError('Cancelled', `request ${id} (${type}) was abandoned while running (AbortSignal fired); its result will be dropped`)
+            : cancelledError(`request ${id} (${type})`));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener('abort', onAbort);

@@ -1,15 +1,29 @@
 // service.mjs: the request handlers behind the protocol (init, load, run, dispose, info). They run
 // in the worker, or in-process for device 'inline'; they own the engine and the loaded models.
+//
+// Requests run in lanes (protocol.mjs): one per model for run/dispose, one per load, one for the
+// engine itself; so a download never holds up requests to models already loaded. Engine calls are
+// synchronous, so two lanes never interleave inside the engine.
+//
+// A trap (or an abort, or an out-of-memory failure inside the engine) leaves the wasm instance in an
+// unknown state: the service throws it away, starts a fresh one and reloads every live model
+// from what it kept (the source description: bytes, Blob, path, or the URL through the cache),
+// under the same model ids. Only the request that trapped fails; requests that arrive meanwhile
+// wait for the restart.
 
 import { Engine, MODEL_ABI } from './engine.mjs';
 import { EdgebertError } from './errors.mjs';
 import { openCache } from './cache.mjs';
-import { fetchFiles } from './fetch.mjs';
+import { WASM_MAX_FILE_BYTES, checkDownloadOptions, commitToCache, evictFromCache, fetchFiles } from './fetch.mjs';
+import { LANE_OF } from './protocol.mjs';
 import { fileSpecs, sourceLabel } from './sources.mjs';
 
 export const ENGINE_TASKS = Object.freeze([
   'text-classification', 'token-classification', 'question-answering', 'feature-extraction', 'fill-mask', 'tokenize',
 ]);
+
+// Engine failures that say the files are bad (as opposed to the machine: memory, traps).
+const FILE_FAULTS = new Set(['InvalidArgument', 'NotFound', 'CorruptData', 'Unsupported', 'OutOfRange']);
 
 /**
  * @param {{factory?: Function}} [inlineOptions] things that cannot cross postMessage (a bundled
@@ -18,18 +32,147 @@ export const ENGINE_TASKS = Object.freeze([
 export function createService(inlineOptions = {}) {
   let engine = null;
   let initializing = null;
-  const models = new Map();   // handle -> { info, label }
-  const disposed = new Set(); // handles disposed, for a clear error on later use
+  let createOptions = null;  // Engine.create's options, for restarts
+  let restarting = null;     // Promise while a fresh instance starts and the models reload
+  let restarts = 0;
+  let lastRestart = null;    // why the last restart happened
+  let nextModel = 1;
+  // id -> { handle, info, label, source, options, error }: ids are ours and survive restarts;
+  // handle is the current engine's (null when the model could not be reloaded: error says why).
+  const models = new Map();
+  const disposed = new Set(); // ids disposed, for a clear error on later use
 
-  const needEngine = () => {
+  /** The engine, once any restart in progress has finished. */
+  const ready = async () => {
+    if (restarting) await restarting;
     if (!engine) throw new EdgebertError('InvalidArgument', 'the runtime is not initialized: send init first');
     return engine;
   };
 
-  const modelFor = (handle) => {
-    if (models.has(handle)) return models.get(handle);
-    if (disposed.has(handle)) throw new EdgebertError('Disposed', `model ${handle} was disposed; load it again`);
-    throw new EdgebertError('NotFound', `no model with handle ${handle} in this runtime`);
+  const modelFor = (id) => {
+    if (models.has(id)) return models.get(id);
+    if (disposed.has(id)) throw new EdgebertError('Disposed', `model ${id} was disposed; load it again`);
+    throw new EdgebertError('NotFound', `no model with handle ${id} in this runtime`);
+  };
+
+  /**
+   * After a trap: a fresh instance, and every live model loaded into it again. Runs once however
+   * many requests saw the trap; returns at once (callers that need the engine await ready()).
+   */
+  const restart = (reason) => {
+    if (restarting) return;
+    if (engine) engine.discard();  // its workers stop; its memory goes with the last reference
+    engine = null;
+    restarts += 1;
+    lastRestart = reason;
+    restarting = (async () => {
+      const skip = new Set();  // models whose reload trapped: not tried again in this restart
+      for (;;) {
+        let fresh;
+        try {
+          fresh = await Engine.create(createOptions);
+        } catch (err) {
+          // Nothing can run without an engine: every later request says why.
+          for (const m of models.values()) { m.handle = null; m.error = `the engine could not be restarted: ${err.message}`; }
+          return;
+        }
+        fresh.restarts = restarts;
+        fresh.lastRestart = lastRestart;
+        engine = fresh;
+        let again = false;
+        for (const [id, m] of models) {
+          m.handle = null;
+          if (skip.has(id)) continue;
+          try {
+            await loadInto(fresh, m.source, { ...m.options, cache: true }, { inRestart: true }, (handle) => {
+              m.handle = handle;
+              m.error = null;
+            });
+          } catch (err) {
+            m.error = `it could not be reloaded after the engine restarted: ${err.message}`;
+            if (err.details && err.details.trap) {
+              // Its reload trapped: this instance is unusable too; start over without it.
+              skip.add(id);
+              again = true;
+              break;
+            }
+          }
+        }
+        if (!again) return;
+      }
+    })().finally(() => { restarting = null; });
+  };
+
+  /** Runs fn(engine); a trap there restarts the engine before the error goes to the caller. */
+  const withEngine = (eng, fn) => {
+    try {
+      return fn(eng);
+    } catch (err) {
+      if (err && err.details && err.details.trap) {
+        // WasmTrap, or OutOfMemory seen as a trap: the instance's state is unknown after it.
+        restart(err.message);
+        err.message += ' The engine was restarted and the loaded models reloaded; only this request failed.';
+      }
+      throw err;
+    }
+  };
+
+  /**
+   * Fetches a source's files (JS memory) and loads them into `eng` (or the engine that replaced
+   * it meanwhile). onLoaded(handle, info) runs right after the engine call, before anything else
+   * can run, so a restart that happens later (while the cache is written) reloads this model too.
+   * Cache entries are written only once the engine accepted the files; cached copies the engine
+   * refuses are removed.
+   * @returns {Promise<Map>} the files
+   */
+  const loadInto = async (eng, source, o, ctx, onLoaded) => {
+    const label = sourceLabel(source);
+    const isRepo = source.kind === 'hf' || source.kind === 'hf-files';
+    // Fail before downloading anything when this build cannot use the files.
+    eng.require(isRepo ? ['eb_convert_hf', ...MODEL_ABI] : MODEL_ABI, `load ${label}`);
+    const quantization = o.quantization || 'int8';
+    if (quantization !== 'int8' && !isRepo) {
+      throw new EdgebertError('InvalidArgument', `quantization 'fp32' needs a checkpoint (a repository or its files); ${label} is a packed int8 model`);
+    }
+    const cacheable = source.kind === 'url' || source.kind === 'hf';
+    // cache: false still writes: it refreshes the entry (downloads anew and replaces it), where a
+    // cache can be opened at all (a runtime may deny what finding the folder needs).
+    const cache = !cacheable ? null
+      : o.cache === false ? await openCache({ cacheDir: o.cacheDir }).catch(() => null)
+        : await openCache({ cacheDir: o.cacheDir });
+    const specs = fileSpecs(source);
+    // config.json first, so its check runs before any weight byte is read.
+    specs.sort((a, b) => (b.name === 'config.json') - (a.name === 'config.json'));
+    const files = await fetchFiles(specs, {
+      signal: ctx.signal,
+      onProgress: ctx.progress,
+      cache,
+      readCache: o.cache !== false,
+      maxFileSize: o.maxFileSize,
+      downloadTimeoutMs: o.downloadTimeoutMs,
+      // The JS look first (any build), then the engine's full check where the build has it.
+      validate: isRepo ? { 'config.json': (bytes) => {
+        checkConfigJson(bytes);
+        const current = ctx.inRestart ? eng : engine;
+        if (current) withEngine(current, (e) => e.checkConfig(bytes));
+      } } : {},
+    });
+    // The engine may have been restarted while we downloaded (a restart's own reloads go on
+    // with the instance it started).
+    if (!ctx.inRestart) {
+      if (restarting) await restarting;
+      if (!engine) throw new EdgebertError('Internal', `cannot load ${label}: the engine could not be restarted after a trap`);
+      eng = engine;
+    }
+    try {
+      const { handle, info } = withEngine(eng, (e) => engineLoad(e, files, isRepo, quantization, label));
+      onLoaded(handle, info);
+    } catch (err) {
+      if (FILE_FAULTS.has(err.code)) await evictFromCache(cache, files);
+      throw err;
+    }
+    await commitToCache(cache, files);
+    return files;
   };
 
   const handlers = {
@@ -38,7 +181,7 @@ export function createService(inlineOptions = {}) {
         throw new EdgebertError('InvalidArgument', 'init was already called for this runtime (one engine per worker)');
       }
       const o = msg.options || {};
-      initializing = Engine.create({
+      createOptions = {
         factory: inlineOptions.factory || undefined,
         glueUrl: o.glueUrl,
         wasm: o.wasmModule || o.wasmUrl,
@@ -47,7 +190,8 @@ export function createService(inlineOptions = {}) {
         threadsWasm: o.threadsWasmUrl,
         relaxedSimd: o.relaxedSimd !== false,
         relaxedKernel: o.relaxedKernelModule,
-      });
+      };
+      initializing = Engine.create(createOptions);
       try {
         engine = await initializing;
       } finally {
@@ -57,101 +201,124 @@ export function createService(inlineOptions = {}) {
     },
 
     async info() {
-      return { result: needEngine().buildInfo() };
+      return { result: (await ready()).buildInfo() };  // with restarts and lastRestart after a trap
     },
 
     async load(msg, ctx) {
-      const eng = needEngine();
-      const source = msg.source;
-      const label = sourceLabel(source);
-      const isRepo = source.kind === 'hf' || source.kind === 'hf-files';
-      // Fail before downloading anything when this build cannot use the files.
-      eng.require(isRepo ? ['eb_convert_hf', ...MODEL_ABI] : MODEL_ABI, `load ${label}`);
+      const eng = await ready();
       const o = msg.options || {};
-      const cache = source.kind === 'url' || source.kind === 'hf' ? await openCache({ cache: o.cache, cacheDir: o.cacheDir }) : null;
-      const files = await fetchFiles(fileSpecs(source), {
-        makeSink: (name, size) => heapSink(eng, name, size),
-        signal: ctx.signal,
-        onProgress: ctx.progress,
-        cache,
+      checkDownloadOptions(o);
+      const source = msg.source;
+      // What a restart needs to load it again (never the progress callback or the signal).
+      const keep = { quantization: o.quantization, cacheDir: o.cacheDir, cache: o.cache, maxFileSize: o.maxFileSize, downloadTimeoutMs: o.downloadTimeoutMs };
+      const id = nextModel++;
+      let modelInfo;
+      const files = await loadInto(eng, source, o, ctx, (handle, info) => {
+        modelInfo = info;
+        models.set(id, { handle, info, label: sourceLabel(source), source, options: keep, error: null });
       });
-      const quantization = o.quantization || 'int8';
-      let packed;
-      let handle;
-      if (isRepo && quantization === 'fp32') {
-        // The exact path: fp32 weights straight from the checkpoint, no packed int8 file.
-        const refs = {};
-        for (const [name, f] of files) refs[name] = f.result;
-        try {
-          handle = eng.loadHf(refs, 'fp32', label);
-        } finally {
-          for (const f of files.values()) eng.free(f.result.ptr);
-        }
-      } else if (quantization !== 'int8') {
-        for (const f of files.values()) eng.free(f.result.ptr);
-        throw new EdgebertError('InvalidArgument', `quantization 'fp32' needs a checkpoint (a repository or its files); ${label} is a packed int8 model`);
-      } else if (isRepo) {
-        const refs = {};
-        for (const [name, f] of files) refs[name] = f.result;
-        try {
-          packed = eng.convertHf(refs, label);
-        } finally {
-          for (const f of files.values()) eng.free(f.result.ptr);
-        }
-      } else {
-        packed = files.values().next().value.result;
-      }
-      if (handle === undefined) {
-        try {
-          handle = eng.loadModel(packed.ptr, packed.len, label);
-        } catch (err) {
-          eng.free(packed.ptr);  // on failure the bytes are still ours
-          throw err;
-        }
-      }
-      let info;
-      try {
-        info = eng.modelInfo(handle);
-      } catch (err) {
-        eng.freeModel(handle);
-        throw err;
-      }
-      models.set(handle, { info, label });
-      return { result: { model: handle, info, files: [...files].map(([name, f]) => ({ name, size: f.size, cached: f.cached, url: f.url })) } };
+      return { result: { model: id, info: modelInfo, files: [...files].map(([name, f]) => ({ name, size: f.size, cached: f.cached, url: f.url })) } };
     },
 
     async run(msg) {
-      const eng = needEngine();
-      modelFor(msg.model);
+      const eng = await ready();
+      const m = modelFor(msg.model);
       if (!ENGINE_TASKS.includes(msg.task)) {
         throw new EdgebertError('InvalidArgument', `unknown engine task ${JSON.stringify(msg.task)}; expected one of ${ENGINE_TASKS.join(', ')}`);
       }
       if (!Array.isArray(msg.requests) || msg.requests.length === 0) {
         throw new EdgebertError('InvalidArgument', 'run needs a non-empty array of requests');
       }
+      if (m.handle === null) {
+        throw new EdgebertError('ModelPoisoned', `model ${msg.model} (${m.label}) is unusable: ${m.error}; dispose it and load it again`);
+      }
       const results = [];
       const transfer = [];
-      for (const request of msg.requests) {
-        const out = eng.run(msg.model, msg.task, request);
-        if (msg.task === 'feature-extraction') results.push(toTensor(out, transfer));
-        else results.push(out);
-      }
+      withEngine(eng, (e) => {
+        for (const request of msg.requests) {
+          const out = e.run(m.handle, msg.task, request);
+          if (msg.task === 'feature-extraction') results.push(toTensor(out, transfer));
+          else results.push(out);
+        }
+      });
       return { result: results, transfer };
     },
 
     async dispose(msg) {
-      const eng = needEngine();
+      const eng = await ready();
       if (!models.has(msg.model)) {
         if (disposed.has(msg.model)) return { result: null };  // disposing twice is harmless
         throw new EdgebertError('NotFound', `no model with handle ${msg.model} in this runtime`);
       }
+      const m = models.get(msg.model);
       models.delete(msg.model);
       disposed.add(msg.model);
-      eng.freeModel(msg.model);
+      if (m.handle !== null) withEngine(eng, (e) => e.freeModel(m.handle));
       return { result: null };
     },
   };
+  // Lanes (protocol.mjs): requests of one lane run in order, lanes run side by side.
+  handlers[LANE_OF] = (msg) => {
+    if (msg.type === 'run' || msg.type === 'dispose') return `model:${msg.model}`;
+    if (msg.type === 'load') return `load:${msg.id}`;
+    return 'engine';
+  };
   return handlers;
+}
+
+/**
+ * Copies the files (JS memory) into the heap and loads them: converted to packed int8, or fp32
+ * straight from the checkpoint, or a packed model as it is. Synchronous: nothing else touches the
+ * engine meanwhile. Every heap buffer is freed on failure.
+ * @returns {{handle: number, info: object}}
+ */
+function engineLoad(eng, files, isRepo, quantization, label) {
+  const refs = {};
+  const ptrs = [];
+  try {
+    for (const [name, f] of files) {
+      const bytes = f.bytes();
+      const ptr = eng.malloc(Math.max(bytes.byteLength, 1));
+      ptrs.push(ptr);
+      eng.heap().set(bytes, ptr);
+      refs[name] = { ptr, len: bytes.byteLength };
+    }
+  } catch (err) {
+    for (const p of ptrs) eng.free(p);
+    throw err;
+  }
+  let handle;
+  let packed;
+  if (isRepo && quantization === 'fp32') {
+    // The exact path: fp32 weights straight from the checkpoint, no packed int8 file.
+    try {
+      handle = eng.loadHf(refs, 'fp32', label);
+    } finally {
+      for (const p of ptrs) eng.free(p);
+    }
+  } else if (isRepo) {
+    try {
+      packed = eng.convertHf(refs, label);
+    } finally {
+      for (const p of ptrs) eng.free(p);
+    }
+  } else {
+    packed = Object.values(refs)[0];
+  }
+  if (handle === undefined) {
+    try {
+      handle = eng.loadModel(packed.ptr, packed.len, label);
+    } catch (err) {
+      eng.free(packed.ptr);  // on failure the bytes are still ours
+      throw err;
+    }
+  }
+  try {
+    return { handle, info: eng.modelInfo(handle) };
+  } catch (err) {
+    eng.freeModel(handle);
+    throw err;
+  }
 }
 
 /** Embeddings cross the boundary as a Float32Array (transferred), not as a JSON number list. */
@@ -168,45 +335,62 @@ function toTensor(out, transfer) {
   return { dims: out.dims, data };
 }
 
+// config.json, first look: checked in JS before the weights are downloaded, so a config the engine
+// would refuse (10^6 layers, a vocabulary of 2^40) fails without fetching gigabytes. The engine
+// validates the config fully afterwards (src/model/config.cc); these limits mirror its limits and
+// only refuse what it would refuse anyway.
+
+// [BERT key, DistilBERT key, the engine's limit] (src/model/config.cc: kMaxDim, kMaxLayers, ...).
+const CONFIG_FIELDS = [
+  ['num_hidden_layers', 'n_layers', 256],
+  ['hidden_size', 'dim', 1 << 16],
+  ['num_attention_heads', 'n_heads', 1 << 16],
+  ['intermediate_size', 'hidden_dim', 1 << 18],
+  ['vocab_size', 'vocab_size', 1 << 22],
+  ['max_position_embeddings', 'max_position_embeddings', 1 << 16],
+  ['type_vocab_size', 'type_vocab_size', 1 << 16],
+];
+
 /**
- * A sink writing a file into an eb_malloc'd heap buffer: when the size is known, chunks go
- * straight to their place (one copy); otherwise they are gathered and copied once at the end.
+ * Throws CorruptData (not JSON, not an object) or InvalidArgument (a size field out of range, or a
+ * shape whose weights cannot fit in the wasm heap even at 2 bytes per parameter). Absent fields
+ * are left to the engine, which names them.
+ * @param {Uint8Array} bytes the contents of config.json
  */
-export function heapSink(engine, name, size) {
-  let ptr = size !== undefined ? engine.malloc(Math.max(size, 1)) : 0;
-  const parts = [];
-  let length = 0;
-  const materialize = () => {
-    if (ptr || size !== undefined) return;
-    ptr = engine.malloc(Math.max(length, 1));
-    let off = ptr;
-    for (const p of parts) { engine.heap().set(p, off); off += p.byteLength; }
-    parts.length = 0;
-  };
-  return {
-    write(chunk) {
-      if (size !== undefined) {
-        if (length + chunk.byteLength > size) {
-          throw new EdgebertError('IntegrityError', `${name}: more bytes than the announced ${size}`);
-        }
-        engine.heap().set(chunk, ptr + length);
-      } else {
-        parts.push(chunk.slice());
-      }
-      length += chunk.byteLength;
-    },
-    view() {
-      materialize();
-      return engine.heap().subarray(ptr, ptr + length);
-    },
-    finish() {
-      materialize();
-      return { ptr, len: length };
-    },
-    release() {
-      if (ptr) engine.free(ptr);
-      ptr = 0;
-      parts.length = 0;
-    },
-  };
+export function checkConfigJson(bytes) {
+  let config;
+  try {
+    config = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw new EdgebertError('CorruptData', `config.json is not valid JSON: ${err.message}`, { file: 'config.json' });
+  }
+  if (!config || typeof config !== 'object' || Array.isArray(config)) {
+    throw new EdgebertError('CorruptData', 'config.json must be a JSON object', { file: 'config.json' });
+  }
+  const distil = config.model_type === 'distilbert';
+  const dims = {};
+  for (const [bertKey, distilKey, limit] of CONFIG_FIELDS) {
+    const key = distil ? distilKey : bertKey;
+    if (!Object.prototype.hasOwnProperty.call(config, key)) continue;
+    const v = config[key];
+    if (!Number.isInteger(v) || v < 1 || v > limit) {
+      throw new EdgebertError('InvalidArgument',
+        `config.json: '${key}' is ${typeof v === 'number' ? String(v) : JSON.stringify(v)}; expected an integer in 1..${limit} ` +
+        '(checked before downloading the weights)', { file: 'config.json', field: key, value: v, limit });
+    }
+    dims[bertKey] = v;
+  }
+  // A lower bound on the weights: embeddings + per layer Q, K, V, O (h x h) and the two FFN
+  // matrices (h x i), at 2 bytes a parameter (F16/BF16, the smallest safetensors dtype we read).
+  const h = dims.hidden_size;
+  if (h !== undefined) {
+    const layers = dims.num_hidden_layers || 0;
+    const inter = dims.intermediate_size || 0;
+    const params = ((dims.vocab_size || 0) + (dims.max_position_embeddings || 0)) * h + layers * (4 * h * h + 2 * h * inter);
+    if (2 * params > WASM_MAX_FILE_BYTES) {
+      throw new EdgebertError('InvalidArgument',
+        `config.json describes a model of at least ${params} parameters (${2 * params} bytes at 2 bytes each), ` +
+        `more than a 32-bit wasm heap can hold (${WASM_MAX_FILE_BYTES} bytes)`, { file: 'config.json', params });
+    }
+  }
 }

@@ -4,11 +4,22 @@
 
 import { EdgebertError } from './errors.mjs';
 
-const positiveInt = (v) => Number.isInteger(v) && v > 0;
-const nonNegativeInt = (v) => Number.isInteger(v) && v >= 0;
+// Counts cross to the engine as C int: above INT32_MAX they would be refused there with a message
+// about a different number (2**31 reads as "is 2147483648; it must be at least 1").
+const INT32_MAX = 2 ** 31 - 1;
+const positiveInt = (v) => Number.isInteger(v) && v > 0 && v <= INT32_MAX;
+const nonNegativeInt = (v) => Number.isInteger(v) && v >= 0 && v <= INT32_MAX;
 const oneOf = (...values) => Object.assign((v) => values.includes(v), { allowed: values });
 const bool = (v) => typeof v === 'boolean';
 const strings = (v) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/** A value as the caller wrote it: NaN and Infinity stay themselves (JSON.stringify says null). */
+function showValue(v) {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === undefined) return 'undefined';
+  return JSON.stringify(v);
+}
 
 // option (camelCase) -> [request key (HF name), check, description of the rule]
 const OPTIONS = {
@@ -111,7 +122,8 @@ export function buildOptions(taskName, options = {}) {
     }
     if (!check(value)) {
       const expected = check.allowed ? `one of ${check.allowed.map((a) => JSON.stringify(a)).join(', ')}` : rule;
-      throw new EdgebertError('InvalidArgument', `${taskName}: ${name} must be ${expected}, got ${JSON.stringify(value)}`);
+      const range = Number.isInteger(value) && value > INT32_MAX ? ` (at most ${INT32_MAX}: the engine counts in 32-bit integers)` : '';
+      throw new EdgebertError('InvalidArgument', `${taskName}: ${name} must be ${expected}, got ${showValue(value)}${range}`);
     }
     out[key] = name === 'targets' && typeof value === 'string' ? [value] : value;
   }

@@ -26,6 +26,7 @@ import { relaxedKernelBytes } from './relaxed_kernel.mjs';
  */
 export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, relaxedKernel }) {
   const module = await compileWasm(wasm);
+  const memory = { growFailures: 0, lastFailedBytes: 0, heapBytes: () => 0 };  // watchHeapGrowth
   // A failed instantiation must reject, not leave the factory's promise pending forever.
   let fail;
   const failed = new Promise((_, reject) => { fail = reject; });
@@ -34,6 +35,7 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
     factory({
       instantiateWasm(imports, receiveInstance) {
         if (relaxedSimd) gemm = wireRelaxedKernel(imports, relaxedKernel);
+        watchHeapGrowth(imports, memory);
         WebAssembly.instantiate(module, imports).then(
           (inst) => receiveInstance(inst, module),
           (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
@@ -48,6 +50,8 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
     gemm = { relaxed: on, reason: on ? 'relaxed SIMD kernel: probe and GEMM check passed' : 'the GEMM check against the scalar reference failed' };
   }
   instance.edgebertGemm = { relaxed: gemm.relaxed, reason: gemm.reason };
+  memory.heapBytes = () => instance.HEAPU8.length;
+  instance.edgebertMemory = memory;
   return instance;
 }
 
@@ -152,5 +156,27 @@ function toUrl(s) {
   } catch {
     // A plain path: only meaningful in Node; resolve against the working directory.
     return new URL(`file://${s.startsWith('/') ? '' : process.cwd() + '/'}${s}`);
+  }
+}
+
+/**
+ * Counts failed heap growths (the glue's emscripten_resize_heap import returning false), so that a
+ * trap right after one is reported as out of memory rather than as a bug (engine.mjs).
+ */
+function watchHeapGrowth(imports, memory) {
+  for (const ns of Object.values(imports)) {
+    if (!ns || typeof ns !== 'object') continue;
+    const key = Object.keys(ns).find((k) => typeof ns[k] === 'function' && ns[k].name === '_emscripten_resize_heap');
+    if (key === undefined) continue;
+    const grow = ns[key];
+    ns[key] = (requested) => {
+      const ok = grow(requested);
+      if (!ok) {
+        memory.growFailures += 1;
+        memory.lastFailedBytes = requested >>> 0;
+      }
+      return ok;
+    };
+    return;
   }
 }

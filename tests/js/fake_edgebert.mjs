@@ -11,7 +11,10 @@
 //   __fail__      returns InvalidArgument with a message
 //   __sleep:N__   blocks the thread for N ms (as a long synchronous wasm call would)
 //   __exit__      ends the thread (worker_threads only), as a crashed worker would
-//   __stats__     returns the number of eb_run calls so far and the heap's live allocations
+//   __stats__     returns the number of eb_run calls so far, the heap's live allocations and the
+//                 largest eb_malloc request
+//   __oom__       the heap fails to grow (through the glue's emscripten_resize_heap import, which the
+//                 loader watches), then the C++ side aborts, as operator new does when out of memory
 
 const MAGIC = 'FAKEEBM1';
 const HEAP_BYTES = 32 << 20;
@@ -28,15 +31,19 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
   const wt = typeof process === 'object' ? await import('node:worker_threads').catch(() => null) : null;
   const inWorkerThread = !!wt && !wt.isMainThread;
   // Go through instantiateWasm like the real glue (the tests pass a tiny empty wasm module).
+  // The import the real glue grows the heap through (named as in edgebert.mjs; the loader wraps it).
+  const imports = { a: { g: function _emscripten_resize_heap() { return false; } } };
   if (typeof moduleArg.instantiateWasm === 'function') {
-    await new Promise((resolve) => moduleArg.instantiateWasm({}, () => resolve()));
+    await new Promise((resolve) => moduleArg.instantiateWasm(imports, () => resolve()));
   }
 
   // A small allocator that tracks live blocks so tests can check ownership and leaks.
   let top = 1024;
   const live = new Map();   // ptr -> size
   const freeBySize = new Map();
+  let maxMalloc = 0;
   const malloc = (n) => {
+    maxMalloc = Math.max(maxMalloc, n >>> 0);
     const size = Math.max(8, (n + 7) & ~7);
     const reuse = freeBySize.get(size);
     let ptr;
@@ -167,6 +174,20 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
       mod.HEAPU32[outLen >> 2] = bytes.length;
       return ok();
     },
+    // Like the engine's: only model_type bert and distilbert are supported.
+    _eb_config_check: (ptr, len, out) => {
+      let config;
+      try {
+        config = JSON.parse(decoder.decode(mod.HEAPU8.subarray(ptr, ptr + len)));
+      } catch (err) {
+        return fail(3, `config.json: invalid JSON (${err.message})`);
+      }
+      if (config.model_type !== 'bert' && config.model_type !== 'distilbert') {
+        return fail(4, `config.json: model_type '${config.model_type}' is not supported (edgebert runs 'distilbert' and 'bert')`);
+      }
+      if (out) mod.HEAPU32[out >> 2] = putString(JSON.stringify({ model_type: config.model_type }));
+      return ok();
+    },
     _eb_model_info: (handle, out) => {
       const m = models.get(handle);
       if (!m) return fail(2, `no model with handle ${handle}`);
@@ -189,6 +210,10 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
       const req = JSON.parse(readString(reqPtr));
       const text = req.text !== undefined ? req.text : req.question;
       if (text === '__trap__') throw new WebAssembly.RuntimeError('unreachable');
+      if (text === '__oom__') {
+        imports.a.g(HEAP_BYTES * 2);
+        throw new WebAssembly.RuntimeError('Aborted(native code called abort())');
+      }
       if (text === '__throw__') throw new TypeError('fake handler bug');
       if (text === '__exit__' && inWorkerThread) process.exit(3);
       if (text === '__fail__') return fail(1, 'fake: the request was refused');
@@ -196,7 +221,7 @@ export default async function createFakeEdgebertModule(moduleArg = {}) {
       if (sleep) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(sleep[1]));
       let result;
       if (text === '__stats__') {
-        result = { runs, live_allocations: live.size, live_bytes: [...live.values()].reduce((a, b) => a + b, 0) };
+        result = { runs, live_allocations: live.size, live_bytes: [...live.values()].reduce((a, b) => a + b, 0), max_malloc: maxMalloc };
       } else if (task === 'tokenize') {
         const tokens = [];
         const offsets = [];
