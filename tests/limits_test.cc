@@ -148,11 +148,17 @@ TEST(ConfigLimits, RefusesTablesAndMatricesBeyondTheLimits) {
               std::string::npos)
         << r.status().message();
   }
+  // The FFN activations of a full-length sequence: 65536 positions x hidden_dim 2^18 floats would
+  // be 2^36 bytes, 0 in wasm32's size_t, with every table and matrix within its limit.
+  auto act = ParseModelConfig(DistilConfig(64, 65536, 2, 1 << 18), "config.json");
+  ASSERT_FALSE(act.ok());
+  EXPECT_NE(act.status().message().find("max_position_embeddings x hidden_dim = 65536 x 262144"), std::string::npos)
+      << act.status().message();
   // One weight matrix: vocab x dim and hidden_dim x dim.
   auto vocab = ParseModelConfig(DistilConfig(8192, 512, 2, 32, 1 << 22), "config.json");
   ASSERT_FALSE(vocab.ok());
   EXPECT_NE(vocab.status().message().find("vocab_size x dim"), std::string::npos) << vocab.status().message();
-  auto ffn = ParseModelConfig(DistilConfig(4096, 512, 2, 1 << 18), "config.json");
+  auto ffn = ParseModelConfig(DistilConfig(4096, 64, 2, 1 << 18), "config.json");
   ASSERT_FALSE(ffn.ok());
   EXPECT_NE(ffn.status().message().find("hidden_dim x dim"), std::string::npos) << ffn.status().message();
   // All the weights: each matrix within the limit, 256 layers of them not.

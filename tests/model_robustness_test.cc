@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "encoder/encoder.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "model/packed.h"
@@ -180,6 +181,30 @@ TEST(ModelRobustness, SinusoidalTableSizeCannotWrap) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("sinusoidal position table"), std::string::npos) << s.message();
   EXPECT_TRUE(m.owned_f32.empty());  // nothing was allocated for it
+}
+
+// The encoder's buffers are sized from the request and the config: one that would wrap in wasm32
+// is refused before anything is allocated (a Model made by hand, past ParseModelConfig's limits).
+TEST(ModelRobustness, EncoderBufferSizesCannotWrap) {
+  Model m;
+  m.config.family = ModelFamily::kDistilBert;
+  m.config.hidden = 64;
+  m.config.num_heads = 1;
+  m.config.num_layers = 1;
+  m.config.intermediate = 1 << 18;
+  m.config.max_position = 1 << 16;
+  m.config.vocab_size = 10;
+  m.has_int8 = true;
+  std::vector<int32_t> ids(1 << 16, 1);
+  EncoderInput in;
+  in.batch = 1;
+  in.seq_len = 1 << 16;  // 2^16 x 2^18 floats = 2^36 bytes for the FFN activations
+  in.input_ids = ids.data();
+  RunState rs;
+  EncoderOutput out;
+  const Status s = EncoderForward(m, in, Precision::kInt8, &rs, &out);
+  EXPECT_EQ(s.code(), StatusCode::kOutOfRange);
+  EXPECT_NE(s.message().find("4 GiB"), std::string::npos) << s.message();
 }
 
 // F8: NaN, infinite and huge weights are refused by the direct loader and by the converter.

@@ -130,6 +130,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_vie
   if (c.type_vocab_size > 0)
     EB_RETURN_IF_ERROR(CheckProduct(what, "type_vocab_size", c.type_vocab_size, hidden_name, c.hidden,
                                     L::kMaxTableElements, "values in the token type table"));
+  EB_RETURN_IF_ERROR(CheckProduct(what, "max_position_embeddings", c.max_position, inter_name, c.intermediate,
+                                  L::kMaxActivationElements, "FFN activation values of a full-length sequence"));
   EB_RETURN_IF_ERROR(CheckProduct(what, "vocab_size", c.vocab_size, hidden_name, c.hidden, L::kMaxMatrixElements,
                                   "values in one weight matrix"));
   EB_RETURN_IF_ERROR(CheckProduct(what, inter_name, c.intermediate, hidden_name, c.hidden, L::kMaxMatrixElements,

@@ -65,6 +65,9 @@ struct ModelConfigLimits {
   // positions x hidden and token types x hidden: tables kept (or computed, for DistilBERT's
   // sinusoidal positions) in fp32; 2^25 floats = 128 MiB (BERT-base: 512 x 768 = 393216).
   static constexpr int64_t kMaxTableElements = int64_t{1} << 25;
+  // positions x intermediate: the FFN activations of one full-length sequence, (tokens, intermediate)
+  // floats; 2^26 = 256 MiB (BERT-base: 512 x 3072 = 1.5M).
+  static constexpr int64_t kMaxActivationElements = int64_t{1} << 26;
   // Any one weight matrix (vocab x hidden, intermediate x hidden, hidden x hidden): 2^28 values,
   // 1 GiB in fp32 (BERT-base's largest, the word embeddings, is 30522 x 768 = 23.4M).
   static constexpr int64_t kMaxMatrixElements = int64_t{1} << 28;
