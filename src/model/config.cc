@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "util/checked.h"
 #include "util/json.h"
 
 namespace edgebert {
@@ -32,7 +31,7 @@ Status CheckProduct(const std::string& what, const char* a_name, int64_t a, cons
                          std::to_string(limit) + " " + why + " (docs/LIMITS.md)");
 }
 
-// Optional string member: `dflt` when absent, InvalidArgument naming the field when not a string.
+// Optional string member: *out unchanged when absent, InvalidArgument naming the field when not a string.
 Status ReadOptionalString(const Json& j, std::string_view key, const std::string& what, std::string* out) {
   if (!j.Find(key)) return Status::Ok();
   EB_ASSIGN_OR_RETURN(*out, GetString(j, key, what));
