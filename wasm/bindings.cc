@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "aligned_buffer.h"
 #include "edgebert.h"
 #include "last_error.h"
 
@@ -25,12 +26,9 @@ EMSCRIPTEN_KEEPALIVE const char* eb_version() { return edgebert::Version(); }
 // The message of the last failed call ("" when the last call succeeded).
 EMSCRIPTEN_KEEPALIVE const char* eb_last_error() { return edgebert::wasm::LastError().c_str(); }
 
-// 64-byte aligned: packed models are read in place and their tensors are 64-byte aligned.
-// A size within 63 of SIZE_MAX would wrap when rounded up (a tiny block for a huge request): refused.
-EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) {
-  if (n > SIZE_MAX - 63) return nullptr;
-  return std::aligned_alloc(64, (n + 63) / 64 * 64);
-}
+// 64-byte aligned: packed models are read in place and their tensors are 64-byte aligned. Null
+// when out of memory or when n is within 63 bytes of 4 GiB (it cannot be rounded up to 64).
+EMSCRIPTEN_KEEPALIVE void* eb_malloc(size_t n) { return edgebert::wasm::AlignedAlloc64(n); }
 EMSCRIPTEN_KEEPALIVE void eb_free(void* p) { std::free(p); }
 
 }  // extern "C"

@@ -5,6 +5,7 @@
 // are allocated with eb_malloc and freed by JS with eb_free. Nothing here throws (the library is
 // built with -fno-exceptions); a wasm trap inside a call is caught on the JS side.
 #include <emscripten/emscripten.h>
+#include <emscripten/heap.h>
 #include <emscripten/threading.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "aligned_buffer.h"
 #include "edgebert.h"
 #include "gemm/gemm_u8.h"
 #include "last_error.h"
@@ -76,20 +78,34 @@ int ReturnJson(const Json& value, char** out_json) {
 }
 
 // files_json: {"name": {"ptr": P, "len": N}, ...}, byte ranges of the wasm heap, by file name.
+// Each range must lie inside the heap as it is now: a wrong ptr or len is an error naming the file,
+// not a read past the end of memory.
 edgebert::Result<std::vector<std::pair<std::string, std::string_view>>> ParseFileRefs(const char* files_json,
                                                                                       const char* what) {
-  auto files = edgebert::ParseJson(files_json ? files_json : "");
+  edgebert::JsonParseOptions opts;
+  const std::string files_what = std::string(what) + ": files_json";
+  opts.what = files_what;
+  opts.max_bytes = 1 << 20;  // a few names and numbers
+  auto files = edgebert::ParseJson(files_json ? files_json : "", opts);
   if (!files.ok()) return files.status();
-  if (!files->is_object()) return edgebert::InvalidArgument(std::string(what) + ": files_json must be an object");
+  if (!files->is_object()) return edgebert::InvalidArgument(files_what + " must be an object");
+  const uint64_t heap = emscripten_get_heap_size();
   std::vector<std::pair<std::string, std::string_view>> list;
   for (const auto& [name, ref] : files->as_object()) {
     const Json* ptr = ref.Find("ptr");
     const Json* len = ref.Find("len");
-    if (!ptr || !len || ptr->as_int(-1) < 0 || len->as_int(-1) < 0) {
+    const int64_t p = ptr ? ptr->as_int(-1) : -1, n = len ? len->as_int(-1) : -1;
+    if (p < 0 || n < 0) {
       return edgebert::InvalidArgument(std::string(what) + ": file '" + name + "' needs integer ptr and len");
     }
-    list.emplace_back(name, std::string_view(reinterpret_cast<const char*>(static_cast<uintptr_t>(ptr->as_int())),
-                                             static_cast<size_t>(len->as_int())));
+    if (static_cast<uint64_t>(p) > heap || static_cast<uint64_t>(n) > heap - static_cast<uint64_t>(p) ||
+        (p == 0 && n > 0)) {
+      return edgebert::InvalidArgument(std::string(what) + ": file '" + name + "' at ptr " + std::to_string(p) +
+                                       " with len " + std::to_string(n) + " lies outside the " +
+                                       std::to_string(heap) + "-byte wasm heap");
+    }
+    list.emplace_back(name, std::string_view(reinterpret_cast<const char*>(static_cast<uintptr_t>(p)),
+                                             static_cast<size_t>(n)));
   }
   return list;
 }
@@ -107,6 +123,9 @@ extern "C" {
 // repacked its weights in place (the buffer no longer holds the file); on failure the caller still
 // owns it.
 EMSCRIPTEN_KEEPALIVE int eb_model_load(uint8_t* bytes, size_t len, int* out_handle) {
+  if (!edgebert::wasm::InHeap(bytes, len))
+    return Fail(edgebert::InvalidArgument("eb_model_load: " + std::to_string(len) +
+                                          " bytes at the model pointer lie outside the wasm heap"));
   auto engine = Engine::FromPackedInPlace(bytes, len);
   if (!engine.ok()) return Fail(engine.status());
   int handle = g_next_handle++;
@@ -129,7 +148,7 @@ EMSCRIPTEN_KEEPALIVE int eb_convert_hf(const char* files_json, uint8_t** out_byt
   auto packed = edgebert::ConvertToPacked(in);
   if (!packed.ok()) return Fail(packed.status());
   // The packed file is read in place, so it must be 64-byte aligned in the heap.
-  void* p = std::aligned_alloc(64, (packed->size() + 63) / 64 * 64);
+  void* p = edgebert::wasm::AlignedAlloc64(packed->size());
   if (!p) return Fail(edgebert::Internal("out of memory for the packed model"));
   std::memcpy(p, packed->data(), packed->size());
   *out_bytes = static_cast<uint8_t*>(p);
@@ -157,6 +176,38 @@ EMSCRIPTEN_KEEPALIVE int eb_model_load_hf(const char* files_json, const char* qu
   return Ok();
 }
 
+// Checks config.json alone (len bytes at `config`), before the weights are fetched: the same parse
+// and limits as loading (ParseModelConfig, docs/LIMITS.md), so a config that loading would refuse
+// (unsupported architecture, 10^6 layers, a position table beyond the limits) is refused here
+// with the same message. *out_json (eb_malloc'd, free with eb_free) describes the model:
+// {"model_type", "architecture", "head", "hidden", "layers", "heads", "intermediate", "vocab_size",
+//  "max_position", "parameters", "fp32_bytes", "int8_bytes"}; the byte counts estimate the weights
+// of LoadHfModel's fp32 path and of the packed (int8) model.
+EMSCRIPTEN_KEEPALIVE int eb_config_check(const char* config, size_t len, char** out_json) {
+  if (out_json) *out_json = nullptr;
+  if (!edgebert::wasm::InHeap(config, len))
+    return Fail(edgebert::InvalidArgument("eb_config_check: " + std::to_string(len) +
+                                          " bytes at the config pointer lie outside the wasm heap"));
+  auto c = edgebert::ParseModelConfig(std::string_view(config ? config : "", len), "config.json");
+  if (!c.ok()) return Fail(c.status());
+  if (!out_json) return Ok();
+  const edgebert::ModelSizeEstimate e = edgebert::EstimateModelSize(*c);
+  return ReturnJson(
+      Json::MakeObject({{"model_type", Json::String(c->family == edgebert::ModelFamily::kBert ? "bert" : "distilbert")},
+                        {"architecture", Json::String(c->architecture)},
+                        {"head", Json::String(c->head_from_architectures ? edgebert::HeadKindName(c->head) : "")},
+                        {"hidden", Json::Number(c->hidden)},
+                        {"layers", Json::Number(c->num_layers)},
+                        {"heads", Json::Number(c->num_heads)},
+                        {"intermediate", Json::Number(c->intermediate)},
+                        {"vocab_size", Json::Number(c->vocab_size)},
+                        {"max_position", Json::Number(c->max_position)},
+                        {"parameters", Json::Number(static_cast<double>(e.parameters))},
+                        {"fp32_bytes", Json::Number(static_cast<double>(e.fp32_bytes))},
+                        {"int8_bytes", Json::Number(static_cast<double>(e.int8_bytes))}}),
+      out_json);
+}
+
 EMSCRIPTEN_KEEPALIVE int eb_model_info(int handle, char** out_json) {
   Engine* e = FindEngine(handle);
   if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
@@ -166,7 +217,7 @@ EMSCRIPTEN_KEEPALIVE int eb_model_info(int handle, char** out_json) {
 EMSCRIPTEN_KEEPALIVE int eb_run(int handle, const char* task, const char* request_json, char** out_json) {
   Engine* e = FindEngine(handle);
   if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
-  auto req = edgebert::ParseJson(request_json ? request_json : "");
+  auto req = edgebert::ParseJson(request_json ? request_json : "", "eb_run request");
   if (!req.ok()) return Fail(req.status());
   auto result = e->Run(task ? task : "", *req);
   if (!result.ok()) return Fail(result.status());

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "aligned_buffer.h"
 #include "encoder/encoder.h"
 #include "last_error.h"
 #include "model/packed.h"
@@ -29,7 +30,7 @@ extern "C" {
 
 // A 64-byte-aligned heap buffer for a packed model: copy the file here, then eb_enc_model_load it.
 // It must stay alive until eb_enc_model_free (the model repacks its weights in it).
-EMSCRIPTEN_KEEPALIVE void* eb_enc_buffer_alloc(size_t n) { return std::aligned_alloc(64, (n + 63) / 64 * 64); }
+EMSCRIPTEN_KEEPALIVE void* eb_enc_buffer_alloc(size_t n) { return edgebert::wasm::AlignedAlloc64(n); }
 EMSCRIPTEN_KEEPALIVE void eb_enc_buffer_free(void* p) { std::free(p); }
 
 // Bytes currently allocated by malloc (for memory benchmarks; the wasm memory itself only grows).
@@ -39,6 +40,9 @@ EMSCRIPTEN_KEEPALIVE size_t eb_enc_heap_in_use() { return mallinfo().uordblks; }
 // the Linear weights are repacked over themselves); *out gets the handle.
 EMSCRIPTEN_KEEPALIVE int eb_enc_model_load(uint8_t* data, size_t size, edgebert::Model** out) {
   *out = nullptr;
+  if (!edgebert::wasm::InHeap(data, size))
+    return Report(edgebert::InvalidArgument("eb_enc_model_load: " + std::to_string(size) +
+                                            " bytes at the model pointer lie outside the wasm heap"));
   auto m = edgebert::LoadPackedModelInPlace(data, size);
   if (!m.ok()) return Report(m.status());
   *out = std::move(m).value().release();
@@ -73,6 +77,9 @@ EMSCRIPTEN_KEEPALIVE int eb_enc_model_convert(const char* config, size_t config_
                                           const char* vocab, size_t vocab_len, uint8_t** out, size_t* out_len) {
   *out = nullptr;
   *out_len = 0;
+  if (!edgebert::wasm::InHeap(config, config_len) || !edgebert::wasm::InHeap(st, st_len) ||
+      !edgebert::wasm::InHeap(vocab, vocab_len))
+    return Report(edgebert::InvalidArgument("eb_enc_model_convert: a (pointer, length) lies outside the wasm heap"));
   edgebert::ConvertInputs in;
   in.config_json = std::string_view(config, config_len);
   in.safetensors = std::string_view(reinterpret_cast<const char*>(st), st_len);

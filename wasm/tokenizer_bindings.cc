@@ -7,10 +7,13 @@
 #include <emscripten/emscripten.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aligned_buffer.h"
 #include "last_error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -27,6 +30,18 @@ struct EncodeResult {
 
 std::string_view View(const char* p, size_t n) { return p ? std::string_view(p, n) : std::string_view(); }
 
+// Every (pointer, length) from JS must lie inside the heap (null only with length 0).
+bool RangesOk(const char* fn, std::initializer_list<std::pair<const char*, size_t>> ranges) {
+  for (const auto& [p, n] : ranges) {
+    if (p && !edgebert::wasm::InHeap(p, n)) {
+      LastError() = std::string("InvalidArgument: ") + fn + ": " + std::to_string(n) +
+                    " bytes at a pointer that lies outside the wasm heap";
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -35,6 +50,7 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE const char* eb_tokenizer_last_error() { return LastError().c_str(); }
 
 EMSCRIPTEN_KEEPALIVE edgebert::Tokenizer* eb_tokenizer_from_json(const char* json, size_t len) {
+  if (!RangesOk("eb_tokenizer_from_json", {{json, len}})) return nullptr;
   auto t = edgebert::Tokenizer::FromTokenizerJson(View(json, len));
   if (!t.ok()) {
     LastError() = t.status().ToString();
@@ -48,6 +64,7 @@ EMSCRIPTEN_KEEPALIVE edgebert::Tokenizer* eb_tokenizer_from_json(const char* jso
 EMSCRIPTEN_KEEPALIVE edgebert::Tokenizer* eb_tokenizer_from_vocab(const char* vocab, size_t vocab_len,
                                                                const char* config, size_t config_len,
                                                                const char* map, size_t map_len) {
+  if (!RangesOk("eb_tokenizer_from_vocab", {{vocab, vocab_len}, {config, config_len}, {map, map_len}})) return nullptr;
   auto t = edgebert::Tokenizer::FromVocabFiles(View(vocab, vocab_len), View(config, config_len), View(map, map_len));
   if (!t.ok()) {
     LastError() = t.status().ToString();
@@ -75,6 +92,7 @@ EMSCRIPTEN_KEEPALIVE EncodeResult* eb_tokenizer_encode(const edgebert::Tokenizer
     LastError() = "InvalidArgument: eb_tokenizer_encode: null handle/text or an option out of range";
     return nullptr;
   }
+  if (!RangesOk("eb_tokenizer_encode", {{text, len}, {second, second_len}})) return nullptr;
   EncodeOptions o;
   o.add_special_tokens = add_special_tokens != 0;
   if (truncation > 0) {

@@ -11,6 +11,7 @@
 #include "kernels/sgemm.h"
 #include "kernels/softmax.h"
 #include "kernels/topk.h"
+#include "util/checked.h"
 #include "util/tiering.h"
 
 namespace edgebert {
@@ -246,6 +247,16 @@ Status ValidateInput(const Model& model, const EncoderInput& in, Precision preci
                            "load the safetensors checkpoint directly)");
   if (precision == Precision::kInt8 && !model.has_int8)
     return InvalidArgument("the int8 path needs quantized weights; load the model with int8 enabled");
+  // Every RunState buffer is (tokens or MLM rows) x (hidden, intermediate or vocab) floats: none may
+  // exceed what a 32-bit size_t holds, or its size would wrap in wasm32 (util/checked.h).
+  const uint64_t tokens = static_cast<uint64_t>(in.batch) * static_cast<uint64_t>(in.seq_len);
+  const uint64_t mlm_rows =
+      c.head != HeadKind::kMaskedLM ? 0 : in.mlm_positions ? static_cast<uint64_t>(std::max(in.num_mlm_positions, 0)) : tokens;
+  const uint64_t widest = std::max({tokens * static_cast<uint64_t>(std::max(c.hidden, c.intermediate)),
+                                    mlm_rows * static_cast<uint64_t>(c.vocab_size)});
+  if (!FitsBuffer(widest * sizeof(float)))
+    return OutOfRange("EncoderForward: " + std::to_string(tokens) + " tokens need a buffer of " +
+                      std::to_string(widest) + " floats, more than the 4 GiB a buffer may have");
   const size_t n = static_cast<size_t>(in.batch) * in.seq_len;
   for (size_t i = 0; i < n; ++i) {
     const int32_t id = in.input_ids[i];

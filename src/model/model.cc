@@ -7,6 +7,7 @@
 
 #include "model/safetensors.h"
 #include "model/safetensors_source.h"
+#include "util/checked.h"
 
 namespace edgebert {
 
@@ -16,10 +17,23 @@ const std::string_view* Model::FindFile(std::string_view name) const {
   return nullptr;
 }
 
+Status CheckWeightValues(const float* values, size_t count, const std::string& file, const std::string& name) {
+  for (size_t i = 0; i < count; ++i) {
+    if (std::fabs(values[i]) <= kMaxAbsWeight) continue;  // false for NaN too
+    return InvalidArgument(file + ": tensor '" + name + "' value " + std::to_string(i) + " is " +
+                           std::to_string(values[i]) + "; weights must be finite numbers of magnitude at most 1e6");
+  }
+  return Status::Ok();
+}
+
 void SinusoidalPositionTable(int n_pos, int dim, float* out) {
+  // The same doubles as transformers' pos / np.power(10000, 2 * (j // 2) / dim), with the power
+  // computed once per column instead of once per value.
+  std::vector<double> denom(static_cast<size_t>(dim));
+  for (int j = 0; j < dim; ++j) denom[j] = std::pow(10000.0, 2.0 * (j / 2) / dim);
   for (int pos = 0; pos < n_pos; ++pos)
     for (int j = 0; j < dim; ++j) {
-      const double angle = pos / std::pow(10000.0, 2.0 * (j / 2) / dim);
+      const double angle = pos / denom[j];
       out[static_cast<size_t>(pos) * dim + j] = static_cast<float>(j % 2 == 0 ? std::sin(angle) : std::cos(angle));
     }
 }
@@ -74,12 +88,13 @@ class Binder {
     ModelWeights& w = m_->weights;
 
     // Embeddings.
+    const std::string file = src_->FileName();
     const std::string word = "embeddings.word_embeddings.weight";
-    if (!src_->Has(word)) return NotFound("missing tensor '" + word + "'");
+    if (!src_->Has(word)) return NotFound(file + ": missing tensor '" + word + "'");
     EB_ASSIGN_OR_RETURN(int64_t rows, src_->Rows(word));
     if (rows != V)
-      return InvalidArgument("vocabulary size mismatch: config vocab_size is " + std::to_string(V) + " but '" + word +
-                             "' has " + std::to_string(rows) + " rows");
+      return InvalidArgument("vocabulary size mismatch: config.json vocab_size is " + std::to_string(V) + " but " +
+                             file + " '" + word + "' has " + std::to_string(rows) + " rows");
     w.word.rows = V;
     w.word.dim = H;
     if (fp32_) {
@@ -88,7 +103,12 @@ class Binder {
     if (int8_) EB_RETURN_IF_ERROR(src_->I8(word, V, H, &w.word.i8, &w.word.scale));
     const std::string pos = "embeddings.position_embeddings.weight";
     if (distil && c.sinusoidal_pos && !src_->Has(pos)) {
-      m_->owned_f32.emplace_back(static_cast<size_t>(c.max_position) * H);
+      // Computed, not read: nothing in the file bounds its size, only the config (F1 of issue 16:
+      // 65536 x 65536 floats wrapped to 0 bytes in wasm32 and the table was written over memory).
+      EB_ASSIGN_OR_RETURN(size_t bytes, BufferBytes({c.max_position, H}, sizeof(float),
+                                                    "config.json: the sinusoidal position table "
+                                                    "(max_position_embeddings x dim)"));
+      m_->owned_f32.emplace_back(bytes / sizeof(float));
       SinusoidalPositionTable(c.max_position, H, m_->owned_f32.back().data());
       w.position = m_->owned_f32.back().data();
     } else {
@@ -134,13 +154,14 @@ class Binder {
       case HeadKind::kTokenClassification: {
         if (c.head == HeadKind::kSequenceClassification)
           EB_RETURN_IF_ERROR(Lin(distil ? "pre_classifier" : "pooler.dense", H, H, true, &w.pooler));
-        if (!src_->Has("classifier.weight")) return NotFound("missing tensor 'classifier.weight'");
+        if (!src_->Has("classifier.weight")) return NotFound(file + ": missing tensor 'classifier.weight'");
         EB_ASSIGN_OR_RETURN(int64_t labels, src_->Rows("classifier.weight"));
-        if (labels <= 0 || labels > (1 << 20))
-          return InvalidArgument("'classifier.weight' has " + std::to_string(labels) + " rows");
+        if (labels <= 0 || labels > ModelConfigLimits::kMaxLabels)
+          return InvalidArgument(file + ": 'classifier.weight' has " + std::to_string(labels) + " rows; expected 1.." +
+                                 std::to_string(ModelConfigLimits::kMaxLabels) + " labels");
         if (!c.labels.empty() && static_cast<size_t>(labels) != c.labels.size())
-          return InvalidArgument("config.json id2label has " + std::to_string(c.labels.size()) +
-                                 " labels but 'classifier.weight' has " + std::to_string(labels) + " rows");
+          return InvalidArgument("config.json id2label has " + std::to_string(c.labels.size()) + " labels but " +
+                                 file + " 'classifier.weight' has " + std::to_string(labels) + " rows");
         if (c.labels.empty())
           for (int64_t i = 0; i < labels; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
         m_->num_labels = static_cast<int>(labels);
@@ -195,8 +216,9 @@ class OwnedSafetensorsSource : public SafetensorsSource {
   OwnedSafetensorsSource(const SafetensorsFile* file, Model* m) : SafetensorsSource(file, m), model_(m) {}
   Status PrepareLinear(const std::string& name, QLinearWeights* q) override {
     if (!packed_.insert(name).second) return Internal("'" + name + "' bound twice as a Linear weight");
+    EB_ASSIGN_OR_RETURN(size_t bytes, BufferBytes({q->n, q->k}, 1, "model.safetensors: '" + name + "'"));
     for (std::vector<int8_t>& v : model_->owned_i8) {
-      if (v.data() != q->weight || v.size() != static_cast<size_t>(q->n) * q->k) continue;
+      if (v.data() != q->weight || v.size() != bytes) continue;
       const size_t need = QLinearPackedBytes(q->n, q->k);
       if (v.size() < need) v.resize(need);
       q->weight = v.data();

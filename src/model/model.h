@@ -96,6 +96,8 @@ struct Model {
 class TensorSource {
  public:
   virtual ~TensorSource() = default;
+  // The file the tensors come from, for messages ("model.safetensors", "packed model").
+  virtual std::string FileName() const = 0;
   virtual bool Has(const std::string& name) const = 0;
   // Rows of a 2-D tensor (to size heads); NotFound when absent.
   virtual Result<int64_t> Rows(const std::string& name) const = 0;
@@ -111,6 +113,15 @@ class TensorSource {
     return PrepareQLinear(q);
   }
 };
+
+// The largest magnitude an fp32 weight (or int8 scale) may have: far above any trained BERT-family
+// weight (they are below 100), low enough that corrupted or crafted values (NaN, infinities,
+// 1e38) are refused at load instead of making every request fail (docs/FORMAT.md).
+constexpr float kMaxAbsWeight = 1e6f;
+
+// OK when every value is finite and at most kMaxAbsWeight in magnitude; otherwise
+// InvalidArgument "<file>: tensor '<name>' value <i> is nan (...)".
+Status CheckWeightValues(const float* values, size_t count, const std::string& file, const std::string& name);
 
 // Binds every weight the config's architecture needs, checking names and shapes. fp32/int8 pick
 // which representations of the Linear weights are requested (see Model::has_fp32/has_int8).
@@ -132,7 +143,8 @@ Result<std::unique_ptr<Model>> LoadHfModel(std::string_view config_json, const u
                                            size_t safetensors_size, const HfLoadOptions& options = {});
 
 // DistilBERT's sinusoidal position table (sinusoidal_pos_embds): (n_pos, dim) as transformers
-// computes it, in double precision then rounded to fp32.
+// computes it, in double precision then rounded to fp32. `out` holds n_pos x dim floats (the
+// caller sizes it with BufferBytes, util/checked.h).
 void SinusoidalPositionTable(int n_pos, int dim, float* out);
 
 }  // namespace edgebert

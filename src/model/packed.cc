@@ -4,12 +4,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "model/safetensors.h"
 #include "model/safetensors_source.h"
 #include "model/xxhash64.h"
+#include "tokenizer/tokenizer.h"
+#include "util/checked.h"
 #include "util/json.h"
 
 namespace edgebert {
@@ -24,7 +27,12 @@ bool AllowedFile(const std::string& name) {
   return false;
 }
 
-size_t AlignUp(size_t x) { return (x + kPackedAlignment - 1) / kPackedAlignment * kPackedAlignment; }
+// Offsets and sizes of a packed file are laid out and read in uint64_t, then checked to fit a
+// buffer (FitsBuffer) before anything is allocated or indexed with them.
+uint64_t AlignUp(uint64_t x) {
+  uint64_t r = 0;
+  return CheckedAlignUp(x, kPackedAlignment, &r) ? r : std::numeric_limits<uint64_t>::max();
+}
 
 void PutU32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -67,7 +75,7 @@ struct Entry {
   std::vector<int64_t> shape;
   const void* data = nullptr;
   size_t size = 0;
-  size_t offset = 0;
+  uint64_t offset = 0;  // uint64_t: the converter lays the file out before checking it fits a buffer
   size_t room = 0;  // bytes reserved at offset for the packed layout of a Linear weight (>= size), or 0
   size_t Extent() const { return std::max(size, room); }
 };
@@ -84,16 +92,20 @@ class RecordingSource : public TensorSource {
   explicit RecordingSource(TensorSource* inner) : inner_(inner) {}
   bool Has(const std::string& name) const override { return inner_->Has(name); }
   Result<int64_t> Rows(const std::string& name) const override { return inner_->Rows(name); }
+  std::string FileName() const override { return inner_->FileName(); }
   Result<const float*> F32(const std::string& name, const std::vector<int64_t>& shape) override {
     EB_ASSIGN_OR_RETURN(const float* p, inner_->F32(name, shape));
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    Add(name, "f32", shape, p, static_cast<size_t>(n) * 4);
+    uint64_t bytes = sizeof(float);
+    for (int64_t d : shape)
+      if (d < 0 || !CheckedMul(bytes, static_cast<uint64_t>(d), &bytes) || !FitsBuffer(bytes))
+        return InvalidArgument(FileName() + ": tensor '" + name + "' is too large for a packed model");
+    Add(name, "f32", shape, p, static_cast<size_t>(bytes));
     return p;
   }
   Status I8(const std::string& name, int n, int k, const int8_t** q, const float** scale) override {
     EB_RETURN_IF_ERROR(inner_->I8(name, n, k, q, scale));
-    Add(name, "i8", {n, k}, *q, static_cast<size_t>(n) * k);
+    EB_ASSIGN_OR_RETURN(size_t bytes, BufferBytes({n, k}, 1, FileName() + ": tensor '" + name + "'"));
+    Add(name, "i8", {n, k}, *q, bytes);
     Add(name + ".scale", "f32", {n}, *scale, static_cast<size_t>(n) * 4);
     return Status::Ok();
   }
@@ -126,6 +138,7 @@ class PackedSource : public TensorSource {
   // `mutable_base`: the same buffer when the loader may pack Linear weights in place, else null.
   PackedSource(const uint8_t* base, uint8_t* mutable_base, const std::map<std::string, Entry>* entries)
       : base_(base), mutable_base_(mutable_base), entries_(entries) {}
+  std::string FileName() const override { return "packed model"; }
   bool Has(const std::string& name) const override { return entries_->count(name) > 0; }
   Result<int64_t> Rows(const std::string& name) const override {
     auto it = entries_->find(name);
@@ -133,15 +146,19 @@ class PackedSource : public TensorSource {
     if (it->second.shape.size() != 2) return CorruptData("packed model: tensor '" + name + "' is not 2-D");
     return it->second.shape[0];
   }
+  // The checksum only proves the bytes are the ones written: a crafted file's NaN, infinite or
+  // huge weights are refused here, as the converter refuses them in a checkpoint.
   Result<const float*> F32(const std::string& name, const std::vector<int64_t>& shape) override {
     EB_ASSIGN_OR_RETURN(const Entry* e, Get(name, "f32", shape));
-    return reinterpret_cast<const float*>(base_ + e->offset);
+    const auto* p = reinterpret_cast<const float*>(base_ + e->offset);
+    EB_RETURN_IF_ERROR(CheckWeightValues(p, e->size / sizeof(float), "packed model", name));
+    return p;
   }
   Status I8(const std::string& name, int n, int k, const int8_t** q, const float** scale) override {
     EB_ASSIGN_OR_RETURN(const Entry* e, Get(name, "i8", {n, k}));
     EB_ASSIGN_OR_RETURN(const float* s, F32(name + ".scale", {n}));
     for (int i = 0; i < n; ++i)
-      if (!(s[i] > 0) || !std::isfinite(s[i]))
+      if (!(s[i] > 0))
         return CorruptData("packed model: '" + name + ".scale' row " + std::to_string(i) + " is not a positive number");
     *q = reinterpret_cast<const int8_t*>(base_ + e->offset);
     *scale = s;
@@ -193,6 +210,39 @@ class PackedSource : public TensorSource {
   std::vector<Deferred> deferred_;
 };
 
+// The tokenizer the engine builds from these files (pipeline/engine.cc, MakeTokenizer: tokenizer.json
+// first, else vocab.txt with its optional configs), built once here so that the converter refuses a
+// bad tokenizer file, naming it, before a page spends the conversion and a load on it.
+Status CheckTokenizerFiles(const std::vector<std::pair<std::string, std::string_view>>& files) {
+  const std::string_view* tokenizer_json = nullptr;
+  const std::string_view* vocab_txt = nullptr;
+  std::string_view config, map;
+  for (const auto& [name, bytes] : files) {
+    if (name == "vocab.txt") {
+      vocab_txt = &bytes;
+      continue;
+    }
+    // Every JSON file parses, as an object, with its name in the error.
+    EB_ASSIGN_OR_RETURN(const Json j, ParseJson(bytes, name));
+    if (!j.is_object()) return InvalidArgument(name + ": the top level is not a JSON object");
+    if (name == "tokenizer.json") tokenizer_json = &bytes;
+    if (name == "tokenizer_config.json") config = bytes;
+    if (name == "special_tokens_map.json") map = bytes;
+  }
+  auto named = [](const char* file, const Status& s) {
+    if (s.message().rfind(file, 0) == 0) return s;
+    return Status(s.code(), std::string(file) + ": " + s.message());
+  };
+  if (tokenizer_json) {
+    auto t = Tokenizer::FromTokenizerJson(*tokenizer_json);
+    if (!t.ok()) return named("tokenizer.json", t.status());
+  } else if (vocab_txt) {
+    auto t = Tokenizer::FromVocabFiles(*vocab_txt, config, map);
+    if (!t.ok()) return named("vocab.txt", t.status());
+  }
+  return Status::Ok();
+}
+
 Status CheckVocabulary(const ModelConfig& c, const std::vector<std::pair<std::string, std::string_view>>& files,
                        bool parse_tokenizer_json) {
   for (const auto& [name, bytes] : files) {
@@ -215,14 +265,19 @@ Result<int64_t> CountVocabulary(std::string_view file_name, std::string_view byt
     return lines;
   }
   if (file_name == "tokenizer.json") {
-    auto j = ParseJson(bytes);
-    if (!j.ok()) return CorruptData("tokenizer.json: " + j.status().message());
-    const Json* model = j->Find("model");
+    EB_ASSIGN_OR_RETURN(const Json j, ParseJson(bytes, "tokenizer.json"));
+    const Json* model = j.Find("model");
     const Json* vocab = model ? model->Find("vocab") : nullptr;
     if (!vocab) return InvalidArgument("tokenizer.json has no model.vocab");
     int64_t n = static_cast<int64_t>(vocab->size());
-    if (const Json* added = j->Find("added_tokens"))
-      for (const Json& t : added->as_array()) n = std::max<int64_t>(n, t.Find("id") ? t.Find("id")->as_int() + 1 : 0);
+    if (const Json* added = j.Find("added_tokens"))
+      for (const Json& t : added->as_array()) {
+        const int64_t id = t.Find("id") ? t.Find("id")->as_int(-1) : -1;
+        if (id < 0 || id >= ModelConfigLimits::kMaxVocab)
+          return InvalidArgument("tokenizer.json: added_tokens has an 'id' that is not an integer in 0.." +
+                                 std::to_string(ModelConfigLimits::kMaxVocab - 1));
+        n = std::max<int64_t>(n, id + 1);
+      }
     return n;
   }
   return InvalidArgument(std::string(file_name) + " is not a vocabulary file");
@@ -235,6 +290,7 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
                              "tokenizer.json, tokenizer_config.json, special_tokens_map.json)");
   Model model;
   EB_ASSIGN_OR_RETURN(model.config, ParseModelConfig(in.config_json, "config.json"));
+  EB_RETURN_IF_ERROR(CheckTokenizerFiles(in.files));
   EB_RETURN_IF_ERROR(CheckVocabulary(model.config, in.files, /*parse_tokenizer_json=*/true));
   const auto* st = reinterpret_cast<const uint8_t*>(in.safetensors.data());
   EB_ASSIGN_OR_RETURN(SafetensorsFile file, ParseSafetensors(st, in.safetensors.size(), "model.safetensors"));
@@ -270,6 +326,10 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
   }
 
   // Table: files first (config.json, then the tokenizer files), then tensors in binding order.
+  // JSON files are carried compacted (MinifyJson; all of them parsed above): whitespace padding
+  // would otherwise be kept in memory for the model's lifetime.
+  std::vector<std::string> compacted;
+  compacted.reserve(in.files.size() + 1);
   std::vector<Entry> entries;
   auto add_file = [&](const std::string& name, std::string_view bytes) {
     Entry e;
@@ -280,15 +340,23 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
     e.size = bytes.size();
     entries.push_back(std::move(e));
   };
-  add_file("config.json", in.config_json);
-  for (const auto& [name, bytes] : in.files) add_file(name, bytes);
+  compacted.push_back(MinifyJson(in.config_json));
+  add_file("config.json", compacted.back());
+  for (const auto& [name, bytes] : in.files) {
+    if (name == "vocab.txt") {
+      add_file(name, bytes);
+    } else {
+      compacted.push_back(MinifyJson(bytes));
+      add_file(name, compacted.back());
+    }
+  }
   for (Entry& e : rec.entries) entries.push_back(std::move(e));
 
   // Offsets depend on the header's length, which depends on the offsets' digits: iterate until stable.
   std::string header;
-  size_t data_start = 0;
+  uint64_t data_start = 0;
   for (int pass = 0; pass < 4; ++pass) {
-    size_t off = AlignUp(kPackedPreambleBytes + header.size());
+    uint64_t off = AlignUp(kPackedPreambleBytes + header.size());
     data_start = off;
     for (Entry& e : entries) {
       e.offset = off;
@@ -310,9 +378,13 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
     header = std::move(h);
   }
   if (AlignUp(kPackedPreambleBytes + header.size()) != data_start) return Internal("packed header layout did not converge");
-  const size_t file_size = entries.empty() ? data_start : AlignUp(entries.back().offset + entries.back().Extent());
+  const uint64_t file_size = entries.empty() ? data_start : AlignUp(entries.back().offset + entries.back().Extent());
+  // Each offset is at most file_size, so one check covers them all (they were summed in uint64_t).
+  if (!FitsBuffer(file_size) || file_size < data_start)
+    return InvalidArgument("convert: the packed model would be " + std::to_string(file_size) +
+                           " bytes, more than the 4 GiB a buffer may have (docs/LIMITS.md)");
 
-  std::string out(file_size, '\0');
+  std::string out(static_cast<size_t>(file_size), '\0');
   auto* p = reinterpret_cast<uint8_t*>(out.data());
   std::memcpy(p, kPackedMagic, 8);
   PutU32(p + 8, kPackedVersion);
@@ -321,7 +393,7 @@ Result<std::string> ConvertToPacked(const ConvertInputs& in, ConvertReport* repo
   std::memcpy(p + kPackedPreambleBytes, header.data(), header.size());
   for (const Entry& e : entries)
     if (e.size) std::memcpy(p + e.offset, e.data, e.size);  // little-endian hosts: f32 bytes as stored
-  PutU64(p + 24, XxHash64(p + kPackedPreambleBytes, file_size - kPackedPreambleBytes));
+  PutU64(p + 24, XxHash64(p + kPackedPreambleBytes, static_cast<size_t>(file_size) - kPackedPreambleBytes));
   if (report) report->packed_bytes = file_size;
   return out;
 }
@@ -351,9 +423,10 @@ Result<std::unique_ptr<Model>> LoadPacked(const uint8_t* data, uint8_t* mutable_
   const uint64_t actual = XxHash64(data + kPackedPreambleBytes, size - kPackedPreambleBytes);
   if (checksum != actual) return CorruptData("packed model: checksum mismatch (the file is corrupted)");
 
-  auto header = ParseJson(std::string_view(reinterpret_cast<const char*>(data + kPackedPreambleBytes), header_bytes));
-  if (!header.ok()) return CorruptData("packed model: header: " + header.status().message());
-  const Json* list = header->Find("entries");
+  EB_ASSIGN_OR_RETURN(const Json header, ParseJson(std::string_view(reinterpret_cast<const char*>(data + kPackedPreambleBytes),
+                                                                    header_bytes),
+                                                   "packed model header"));
+  const Json* list = header.Find("entries");
   if (!list || !list->is_array()) return CorruptData("packed model: header has no 'entries' array");
 
   // Entries: known dtype, 64-byte-aligned offsets after the header, in order, inside the file,
@@ -400,7 +473,7 @@ Result<std::unique_ptr<Model>> LoadPacked(const uint8_t* data, uint8_t* mutable_
         static_cast<uint64_t>(off) > size || static_cast<uint64_t>(extent) > size - static_cast<uint64_t>(off))
       return CorruptData(where + " at offset " + std::to_string(off) + " (+" + std::to_string(extent) +
                          " bytes) is misaligned, overlaps the previous entry or lies outside the file");
-    e.offset = static_cast<size_t>(off);
+    e.offset = static_cast<uint64_t>(off);
     e.size = static_cast<size_t>(sz);
     e.room = static_cast<size_t>(room);
     next = AlignUp(e.offset + e.Extent());

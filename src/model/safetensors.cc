@@ -1,9 +1,12 @@
 // safetensors.cc: bounds-checked parsing of model.safetensors and dtype conversion to fp32.
 #include "model/safetensors.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <set>
 
+#include "util/checked.h"
 #include "util/json.h"
 
 namespace edgebert {
@@ -55,16 +58,25 @@ Result<SafetensorsFile> ParseSafetensors(const uint8_t* data, size_t size, std::
                        std::to_string(size) + " (truncated file?)");
   if (header_len > kMaxHeaderBytes)
     return CorruptData(w + ": header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
-  auto json = ParseJson(std::string_view(reinterpret_cast<const char*>(data + 8), header_len));
-  if (!json.ok()) return CorruptData(w + ": header is not valid JSON: " + json.status().message());
+  JsonParseOptions opts;
+  opts.max_bytes = kMaxHeaderBytes;
+  const std::string header_what = w + " header";
+  opts.what = header_what;
+  EB_ASSIGN_OR_RETURN(const Json header, ParseJson(std::string_view(reinterpret_cast<const char*>(data + 8),
+                                                                    static_cast<size_t>(header_len)), opts));
+  const Json* json = &header;
   if (!json->is_object()) return CorruptData(w + ": header is not a JSON object");
 
   const uint8_t* region = data + 8 + header_len;
   const uint64_t region_size = size - 8 - header_len;
   SafetensorsFile file;
+  std::set<std::string_view> names;
   for (const auto& [name, entry] : json->as_object()) {
-    if (name == "__metadata__") continue;
     const std::string where = w + ": tensor '" + name + "'";
+    // Hugging Face's reader keeps one entry per name; two would make Find() ambiguous.
+    if (!names.insert(name).second)
+      return CorruptData(w + ": the header has two entries named '" + name + "'");
+    if (name == "__metadata__") continue;
     if (!entry.is_object()) return CorruptData(where + " is not a JSON object");
     const Json* dt = entry.Find("dtype");
     const Json* shape = entry.Find("shape");
@@ -101,6 +113,30 @@ Result<SafetensorsFile> ParseSafetensors(const uint8_t* data, size_t size, std::
     t.data = region + begin;
     file.tensors.push_back(std::move(t));
   }
+  // As Hugging Face's safetensors library requires: sorted by offset, the tensors tile the data
+  // region exactly, each starting where the previous one ends (no overlap, no gap, nothing after),
+  // so no byte is read as two tensors and none is left unaccounted for.
+  std::vector<const SafeTensor*> by_offset;
+  for (const SafeTensor& t : file.tensors) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](const SafeTensor* a, const SafeTensor* b) {
+    return a->data != b->data ? a->data < b->data : a->nbytes < b->nbytes;
+  });
+  uint64_t expected = 0;
+  const SafeTensor* previous = nullptr;
+  for (const SafeTensor* t : by_offset) {
+    const uint64_t begin = static_cast<uint64_t>(t->data - region);
+    if (begin != expected)
+      return CorruptData(w + ": tensor '" + t->name + "' has data_offsets [" + std::to_string(begin) + ", " +
+                         std::to_string(begin + t->nbytes) + "] but " +
+                         (previous ? "the previous tensor '" + previous->name + "' ends at "
+                                   : std::string("the data region starts at ")) +
+                         std::to_string(expected) + (begin < expected ? " (overlapping tensors)" : " (a gap)"));
+    expected = begin + t->nbytes;
+    previous = t;
+  }
+  if (expected != region_size)
+    return CorruptData(w + ": the tensors cover " + std::to_string(expected) + " bytes of the " +
+                       std::to_string(region_size) + "-byte data region (trailing bytes or a truncated header)");
   return file;
 }
 
@@ -160,7 +196,10 @@ float BF16ToFloat(uint16_t b) {
 }
 
 Status SafeTensorToF32(const SafeTensor& t, std::string_view what, std::vector<float>* out) {
-  const size_t n = static_cast<size_t>(t.numel());
+  // F16/BF16 double in size as fp32: a tensor that fits in the file may not fit as floats.
+  EB_ASSIGN_OR_RETURN(size_t bytes, BufferBytes({t.numel()}, sizeof(float),
+                                                std::string(what) + ": tensor '" + t.name + "' as fp32"));
+  const size_t n = bytes / sizeof(float);
   out->resize(n);
   switch (t.dtype) {
     case SafeDType::kF32:

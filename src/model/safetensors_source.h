@@ -9,6 +9,7 @@
 
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "util/checked.h"
 
 namespace edgebert {
 
@@ -38,12 +39,14 @@ class SafetensorsSource : public TensorSource {
     return nullptr;
   }
 
+  std::string FileName() const override { return kFile; }
+
   bool Has(const std::string& name) const override { return Lookup(name) != nullptr; }
 
   Result<int64_t> Rows(const std::string& name) const override {
     const SafeTensor* t = Lookup(name);
-    if (!t) return NotFound("missing tensor '" + name + "'");
-    if (t->shape.size() != 2) return InvalidArgument("tensor '" + t->name + "' is not 2-D");
+    if (!t) return NotFound(std::string(kFile) + ": missing tensor '" + prefix_ + name + "'");
+    if (t->shape.size() != 2) return InvalidArgument(std::string(kFile) + ": tensor '" + t->name + "' is not 2-D");
     return t->shape[0];
   }
 
@@ -51,14 +54,13 @@ class SafetensorsSource : public TensorSource {
     auto it = f32_.find(name);
     if (it != f32_.end()) return m_->owned_f32[it->second].data();
     const SafeTensor* t = Lookup(name);
-    if (!t) return NotFound("missing tensor '" + prefix_ + name + "' in model.safetensors");
+    if (!t) return NotFound(std::string(kFile) + ": missing tensor '" + prefix_ + name + "'");
     if (t->shape != shape)
-      return InvalidArgument("tensor '" + t->name + "' has shape " + ShapeString(t->shape) + "; the config needs " +
-                             ShapeString(shape));
+      return InvalidArgument(std::string(kFile) + ": tensor '" + t->name + "' has shape " + ShapeString(t->shape) +
+                             "; the config needs " + ShapeString(shape));
     std::vector<float> v;
-    EB_RETURN_IF_ERROR(SafeTensorToF32(*t, "model.safetensors", &v));
-    for (float x : v)
-      if (!std::isfinite(x)) return InvalidArgument("tensor '" + t->name + "' holds a NaN or infinity");
+    EB_RETURN_IF_ERROR(SafeTensorToF32(*t, kFile, &v));
+    EB_RETURN_IF_ERROR(CheckWeightValues(v.data(), v.size(), kFile, t->name));
     m_->owned_f32.push_back(std::move(v));
     f32_[name] = m_->owned_f32.size() - 1;
     return m_->owned_f32.back().data();
@@ -75,16 +77,16 @@ class SafetensorsSource : public TensorSource {
         w = m_->owned_f32[f->second].data();
       } else {
         const SafeTensor* t = Lookup(name);
-        if (!t) return NotFound("missing tensor '" + prefix_ + name + "' in model.safetensors");
+        if (!t) return NotFound(std::string(kFile) + ": missing tensor '" + prefix_ + name + "'");
         if (t->shape != std::vector<int64_t>{n, k})
-          return InvalidArgument("tensor '" + t->name + "' has shape " + ShapeString(t->shape) + "; the config needs " +
-                                 ShapeString({n, k}));
-        EB_RETURN_IF_ERROR(SafeTensorToF32(*t, "model.safetensors", &tmp));
-        for (float x : tmp)
-          if (!std::isfinite(x)) return InvalidArgument("tensor '" + t->name + "' holds a NaN or infinity");
+          return InvalidArgument(std::string(kFile) + ": tensor '" + t->name + "' has shape " +
+                                 ShapeString(t->shape) + "; the config needs " + ShapeString({n, k}));
+        EB_RETURN_IF_ERROR(SafeTensorToF32(*t, kFile, &tmp));
+        EB_RETURN_IF_ERROR(CheckWeightValues(tmp.data(), tmp.size(), kFile, t->name));
         w = tmp.data();
       }
-      m_->owned_i8.emplace_back(static_cast<size_t>(n) * k);
+      EB_ASSIGN_OR_RETURN(size_t bytes, BufferBytes({n, k}, 1, std::string(kFile) + ": '" + name + "'"));
+      m_->owned_i8.emplace_back(bytes);
       m_->owned_f32.emplace_back(static_cast<size_t>(n));
       QuantizeWeightsPerChannel(w, n, k, m_->owned_i8.back().data(), m_->owned_f32.back().data());
       it = i8_.emplace(name, std::make_pair(m_->owned_i8.size() - 1, m_->owned_f32.size() - 1)).first;
@@ -101,6 +103,7 @@ class SafetensorsSource : public TensorSource {
   }
 
  private:
+  static constexpr const char* kFile = "model.safetensors";
   const SafetensorsFile* file_;
   Model* m_;
   std::string prefix_;

@@ -196,7 +196,7 @@ void Tokenizer::FindMatches(std::string_view s, const AddedMatcher& m, std::vect
 
 Result<Tokenizer> Tokenizer::FromTokenizerJson(std::string_view tokenizer_json) {
   const std::string where = "tokenizer.json";
-  EB_ASSIGN_OR_RETURN(Json root, ParseJson(tokenizer_json));
+  EB_ASSIGN_OR_RETURN(Json root, ParseJson(tokenizer_json, "tokenizer.json"));
   if (!root.is_object()) return InvalidArgument(where + ": the top level is not an object");
   Tokenizer tok;
 
@@ -350,10 +350,10 @@ Result<Tokenizer> Tokenizer::FromVocabFiles(std::string_view vocab_txt,
   }
   Json config, map;
   if (!tokenizer_config_json.empty()) {
-    EB_ASSIGN_OR_RETURN(config, ParseJson(tokenizer_config_json));
+    EB_ASSIGN_OR_RETURN(config, ParseJson(tokenizer_config_json, "tokenizer_config.json"));
   }
   if (!special_tokens_map_json.empty()) {
-    EB_ASSIGN_OR_RETURN(map, ParseJson(special_tokens_map_json));
+    EB_ASSIGN_OR_RETURN(map, ParseJson(special_tokens_map_json, "special_tokens_map.json"));
   }
   auto special = [&](const char* key, const char* dflt) {
     std::string s = TokenContent(config.Find(key));

@@ -1,23 +1,120 @@
 // json.cc: recursive-descent JSON parser with bounded depth and exact error offsets.
 #include "util/json.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 namespace edgebert {
+
+struct Json::Node {
+  std::atomic<uint32_t> refs{1};  // atomic: a const document may be copied from several threads
+};
+struct Json::StringNode : Json::Node {
+  std::string v;
+};
+struct Json::ArrayNode : Json::Node {
+  Array v;
+};
+struct Json::ObjectNode : Json::Node {
+  Object v;
+};
+
+Json::Json(const Json& other) : type_(other.type_), bool_(other.bool_) {
+  if (has_node()) {
+    node_ = other.node_;
+    if (node_) node_->refs.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    num_ = other.num_;
+  }
+}
+
+Json::Json(Json&& other) noexcept : type_(other.type_), bool_(other.bool_) {
+  num_ = 0;
+  if (has_node()) {
+    node_ = other.node_;
+    other.node_ = nullptr;
+  } else {
+    num_ = other.num_;
+  }
+  other.type_ = Type::kNull;
+}
+
+Json& Json::operator=(const Json& other) {
+  if (this != &other) {
+    Json copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+Json& Json::operator=(Json&& other) noexcept {
+  if (this != &other) {
+    Release();
+    type_ = other.type_;
+    bool_ = other.bool_;
+    if (has_node()) {
+      node_ = other.node_;
+      other.node_ = nullptr;
+    } else {
+      num_ = other.num_;
+    }
+    other.type_ = Type::kNull;
+  }
+  return *this;
+}
+
+Json::~Json() { Release(); }
+
+void Json::Release() {
+  if (has_node() && node_ && node_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    switch (type_) {
+      case Type::kString: delete static_cast<StringNode*>(node_); break;
+      case Type::kArray: delete static_cast<ArrayNode*>(node_); break;
+      default: delete static_cast<ObjectNode*>(node_); break;
+    }
+  }
+  type_ = Type::kNull;
+  num_ = 0;
+}
 
 Json Json::Bool(bool b) { Json j; j.type_ = Type::kBool; j.bool_ = b; return j; }
 Json Json::Number(double d) { Json j; j.type_ = Type::kNumber; j.num_ = d; return j; }
 Json Json::String(std::string s) {
-  Json j; j.type_ = Type::kString; j.str_ = std::make_shared<const std::string>(std::move(s)); return j;
+  Json j;
+  j.type_ = Type::kString;
+  j.node_ = nullptr;
+  if (!s.empty()) {
+    auto* n = new StringNode;
+    n->v = std::move(s);
+    j.node_ = n;
+  }
+  return j;
 }
 Json Json::MakeArray(Array a) {
-  Json j; j.type_ = Type::kArray; j.arr_ = std::make_shared<const Array>(std::move(a)); return j;
+  Json j;
+  j.type_ = Type::kArray;
+  j.node_ = nullptr;
+  if (!a.empty()) {
+    auto* n = new ArrayNode;
+    n->v = std::move(a);
+    j.node_ = n;
+  }
+  return j;
 }
 Json Json::MakeObject(Object o) {
-  Json j; j.type_ = Type::kObject; j.obj_ = std::make_shared<const Object>(std::move(o)); return j;
+  Json j;
+  j.type_ = Type::kObject;
+  j.node_ = nullptr;
+  if (!o.empty()) {
+    auto* n = new ObjectNode;
+    n->v = std::move(o);
+    j.node_ = n;
+  }
+  return j;
 }
 
 int64_t Json::as_int(int64_t dflt) const {
@@ -28,26 +125,26 @@ int64_t Json::as_int(int64_t dflt) const {
 
 const std::string& Json::as_string() const {
   static const std::string kEmpty;
-  return is_string() ? *str_ : kEmpty;
+  return is_string() && node_ ? static_cast<const StringNode*>(node_)->v : kEmpty;
 }
 const Json::Array& Json::as_array() const {
   static const Array kEmpty;
-  return is_array() ? *arr_ : kEmpty;
+  return is_array() && node_ ? static_cast<const ArrayNode*>(node_)->v : kEmpty;
 }
 const Json::Object& Json::as_object() const {
   static const Object kEmpty;
-  return is_object() ? *obj_ : kEmpty;
+  return is_object() && node_ ? static_cast<const ObjectNode*>(node_)->v : kEmpty;
 }
 size_t Json::size() const {
-  if (is_array()) return arr_->size();
-  if (is_object()) return obj_->size();
+  if (is_array()) return as_array().size();
+  if (is_object()) return as_object().size();
   return 0;
 }
 
 const Json* Json::Find(std::string_view key) const {
   if (!is_object()) return nullptr;
   const Json* found = nullptr;
-  for (const auto& kv : *obj_) {
+  for (const auto& kv : as_object()) {
     if (kv.first == key) found = &kv.second;
   }
   return found;
@@ -60,6 +157,10 @@ class Parser {
   Parser(std::string_view text, const JsonParseOptions& opts) : s_(text), opts_(opts) {}
 
   Result<Json> ParseDocument() {
+    // Checked before anything is allocated: the size, then each value as it is read.
+    if (s_.size() > opts_.max_bytes)
+      return InvalidArgument(Prefix() + "the document is " + std::to_string(s_.size()) +
+                             " bytes, which exceeds the limit of " + std::to_string(opts_.max_bytes) + " bytes");
     SkipSpace();
     Json v;
     EB_RETURN_IF_ERROR(ParseValue(0, &v));
@@ -69,8 +170,21 @@ class Parser {
   }
 
  private:
+  std::string Prefix() const { return opts_.what.empty() ? std::string() : std::string(opts_.what) + ": "; }
+
   Status Error(const std::string& what) const {
-    return CorruptData("JSON parse error at byte " + std::to_string(pos_) + ": " + what);
+    // Line and column (1-based, in bytes) as an editor shows them; counted only on failure.
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < pos_ && i < s_.size(); ++i) {
+      if (s_[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return CorruptData(Prefix() + "JSON parse error at byte " + std::to_string(pos_) + " (line " +
+                       std::to_string(line) + ", column " + std::to_string(column) + "): " + what);
   }
 
   void SkipSpace() {
@@ -85,6 +199,9 @@ class Parser {
   Status ParseValue(int depth, Json* out) {
     if (depth > opts_.max_depth) return Error("nesting deeper than " + std::to_string(opts_.max_depth));
     if (pos_ >= s_.size()) return Error("unexpected end of input");
+    if (++values_ > opts_.max_values)
+      return InvalidArgument(Prefix() + "more than " + std::to_string(opts_.max_values) +
+                             " JSON values (the limit; at byte " + std::to_string(pos_) + ")");
     char c = s_[pos_];
     if (c == '{') return ParseObject(depth, out);
     if (c == '[') return ParseArray(depth, out);
@@ -218,31 +335,35 @@ class Parser {
     }
   }
 
+  // Elements and members gather on shared stacks and move into a vector of their exact size when
+  // the container closes: no vector growth slack is kept per container.
   Status ParseArray(int depth, Json* out) {
     ++pos_;
-    Json::Array items;
+    const size_t base = items_.size();
     SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; *out = Json::MakeArray(std::move(items)); return Status::Ok(); }
+    if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; *out = Json::MakeArray({}); return Status::Ok(); }
     while (true) {
       SkipSpace();
       Json v;
       EB_RETURN_IF_ERROR(ParseValue(depth + 1, &v));
-      items.push_back(std::move(v));
+      items_.push_back(std::move(v));
       SkipSpace();
       if (pos_ >= s_.size()) return Error("unterminated array");
       if (s_[pos_] == ',') { ++pos_; continue; }
       if (s_[pos_] == ']') { ++pos_; break; }
       return Error("expected ',' or ']' in array");
     }
+    Json::Array items(std::make_move_iterator(items_.begin() + base), std::make_move_iterator(items_.end()));
+    items_.resize(base);
     *out = Json::MakeArray(std::move(items));
     return Status::Ok();
   }
 
   Status ParseObject(int depth, Json* out) {
     ++pos_;
-    Json::Object members;
+    const size_t base = members_.size();
     SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; *out = Json::MakeObject(std::move(members)); return Status::Ok(); }
+    if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; *out = Json::MakeObject({}); return Status::Ok(); }
     while (true) {
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != '"') return Error("expected a string key in object");
@@ -254,13 +375,15 @@ class Parser {
       SkipSpace();
       Json v;
       EB_RETURN_IF_ERROR(ParseValue(depth + 1, &v));
-      members.emplace_back(std::move(key), std::move(v));
+      members_.emplace_back(std::move(key), std::move(v));
       SkipSpace();
       if (pos_ >= s_.size()) return Error("unterminated object");
       if (s_[pos_] == ',') { ++pos_; continue; }
       if (s_[pos_] == '}') { ++pos_; break; }
       return Error("expected ',' or '}' in object");
     }
+    Json::Object members(std::make_move_iterator(members_.begin() + base), std::make_move_iterator(members_.end()));
+    members_.resize(base);
     *out = Json::MakeObject(std::move(members));
     return Status::Ok();
   }
@@ -268,6 +391,9 @@ class Parser {
   std::string_view s_;
   JsonParseOptions opts_;
   size_t pos_ = 0;
+  size_t values_ = 0;
+  Json::Array items_;     // elements of the arrays being read, innermost last
+  Json::Object members_;  // members of the objects being read, innermost last
 };
 
 const Json* Member(const Json& obj, std::string_view key) { return obj.Find(key); }
@@ -363,6 +489,30 @@ std::string DumpJson(const Json& value) {
 
 Result<Json> ParseJson(std::string_view text, const JsonParseOptions& opts) {
   return Parser(text, opts).ParseDocument();
+}
+
+std::string MinifyJson(std::string_view valid_json) {
+  std::string out;
+  out.reserve(valid_json.size());
+  bool in_string = false;
+  for (size_t i = 0; i < valid_json.size(); ++i) {
+    const char c = valid_json[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < valid_json.size()) {
+        out.push_back(valid_json[++i]);  // an escaped character, '"' included
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+      out.push_back(c);
+    }
+  }
+  out.shrink_to_fit();
+  return out;
 }
 
 Result<int64_t> GetInt(const Json& obj, std::string_view key, std::string_view what) {

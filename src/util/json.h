@@ -24,6 +24,11 @@ class Json {
   using Object = std::vector<std::pair<std::string, Json>>;  // file order kept
 
   Json() = default;
+  Json(const Json& other);
+  Json(Json&& other) noexcept;
+  Json& operator=(const Json& other);
+  Json& operator=(Json&& other) noexcept;
+  ~Json();
   static Json Bool(bool b);
   static Json Number(double d);
   static Json String(std::string s);
@@ -53,21 +58,51 @@ class Json {
   const Json& operator[](size_t i) const { return as_array()[i]; }
 
  private:
+  // 16 bytes a value (documents of tiny values must not cost 30x their size, docs/LIMITS.md): a
+  // number or bool inline; a string, array or object as one shared, reference-counted heap node
+  // (null for "", [] and {}), so copies are cheap and values immutable.
+  struct Node;
+  struct StringNode;
+  struct ArrayNode;
+  struct ObjectNode;
+  bool has_node() const { return type_ == Type::kString || type_ == Type::kArray || type_ == Type::kObject; }
+  void Release();
   Type type_ = Type::kNull;
   bool bool_ = false;
-  double num_ = 0;
-  std::shared_ptr<const std::string> str_;
-  std::shared_ptr<const Array> arr_;
-  std::shared_ptr<const Object> obj_;
+  union {
+    double num_ = 0;
+    Node* node_;
+  };
 };
 
+// Limits on an untrusted document, checked before anything is allocated for what exceeds them
+// (the size first, then each value as it is read). The defaults fit the largest tokenizer.json of
+// a BERT-family model with a wide margin (multilingual BERT's: 9.6 MB, about 120k values);
+// callers reading smaller files pass tighter ones (config.json: ConfigJsonOptions in config.cc).
 struct JsonParseOptions {
-  int max_depth = 256;
+  int max_depth = 256;                // nesting of arrays and objects
+  size_t max_bytes = size_t{64} << 20;  // document size
+  size_t max_values = size_t{1} << 21;  // values of every kind (each costs 16 bytes, docs/LIMITS.md)
+  std::string_view what;              // the file, named in every error (e.g. "tokenizer.json")
 };
 
 // Parses a whole document; trailing non-space bytes are an error. Invalid UTF-8 in strings is an
 // error (JSON must be UTF-8); NaN/Infinity are accepted as Python's json module writes them.
+// Errors: CorruptData "<what>: JSON parse error at byte N (line L, column C): ...", or
+// InvalidArgument "<what>: ... exceeds the limit of ..." for a document beyond the options' limits.
 Result<Json> ParseJson(std::string_view text, const JsonParseOptions& opts = {});
+
+// Shorthand: the default limits, errors naming `what`.
+inline Result<Json> ParseJson(std::string_view text, std::string_view what) {
+  JsonParseOptions o;
+  o.what = what;
+  return ParseJson(text, o);
+}
+
+// `valid_json` (a document ParseJson accepted) without the whitespace between tokens: the same
+// document, byte for byte inside strings and numbers. The converter carries JSON files compacted,
+// so padding is not kept for a model's lifetime.
+std::string MinifyJson(std::string_view valid_json);
 
 // Serializes a value as compact JSON (UTF-8 passed through; control characters, quotes and
 // backslashes escaped). Numbers use the shortest form that reads back to the same double, so
