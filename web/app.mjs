@@ -160,7 +160,8 @@ class Panel {
   }
 
   async fillDemoModels() {
-    const models = (await demoModels()).filter((m) => m.task === this.task);
+    // Entries marked "test" are random fixtures kept for the tests where a trained model exists.
+    const models = (await demoModels()).filter((m) => m.task === this.task && !m.test);
     this.demoSelect.replaceChildren(...models.map((m) => el('option', { value: m.file }, `${m.title}${m.random ? ' (random test model)' : ''}`)));
     this.demoModels = models;
     if (!models.length) {

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 import { startServer } from '../../web/serve.mjs';
-import { ROOT, MODELS_DIR, demoModel, skipReason, launchBrowser, withPage, waitModel, openTab, runTab, read } from './harness.mjs';
+import { ROOT, MODELS_DIR, demoModel, fixtureModel, skipReason, launchBrowser, withPage, waitModel, openTab, runTab, read } from './harness.mjs';
 import { NodeReference, compare, expectBuild } from './expected.mjs';
+import { pipeline } from '../../worker/index.mjs';
 
 const reason = await skipReason();
 
@@ -20,17 +21,19 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
   let ref;
   let scratch;
   let clf;  // the classification demo model (index.json entry)
+  let fixture;  // the random classification fixture, whose Hugging Face folder the page loads
 
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'edgebert-browser-'));
     clf = demoModel('text-classification');
+    fixture = fixtureModel('text-classification');
     // A corrupt model: the first half of a valid one.
     const good = readFileSync(`${MODELS_DIR}${clf.file}`);
     writeFileSync(join(scratch, 'truncated.ebm'), good.subarray(0, good.length >> 1));
     writeFileSync(join(scratch, 'not-a-model.ebm'), Buffer.from('this is not an edgebert model\n'.repeat(10)));
     [browser, server] = await Promise.all([
       launchBrowser(),
-      startServer({ port: 0, isolated: true, hfDir: dirname(`${ROOT}${clf.source}`), extraMounts: { '/test-models/': scratch } }),
+      startServer({ port: 0, isolated: true, hfDir: dirname(`${ROOT}${fixture.source}`), extraMounts: { '/test-models/': scratch } }),
     ]);
     ref = new NodeReference();
     expectBuild('simd128-pthreads');
@@ -46,8 +49,9 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     await page.goto(`${server.url}web/`);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     await waitModel(page, 'classify');
-    // The random-model warning is shown for the fixture models.
-    assert.equal(await page.isVisible('#panel-classify .model-warning'), true);
+    // The classification tab runs edgebert's trained model: no random-model warning.
+    assert.equal(clf.random, false);
+    assert.equal(await page.isVisible('#panel-classify .model-warning'), false);
 
     // Keyboard: arrows move between tabs (and wrap), Home/End jump; the selected tab has focus.
     await page.focus('#tab-classify');
@@ -174,10 +178,13 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
   test('a Hugging Face checkpoint, from a repository URL or picked as files, is converted in the worker', () => withPage(browser, 'hf-files', async (page) => {
     await page.goto(`${server.url}web/?autoload=0`);
     const text = await page.inputValue('#classify-text');
-    const want = await ref.classify(text);  // the CLI-packed .ebm: the same converter, the same answers
-    // A repository in the Hub's URL layout (the server's /hf/ mirror of the fixture folder the demo model was packed from).
+    // The fixture packed by the CLI: the same converter, the same answers.
+    const packed = await pipeline('text-classification', `${MODELS_DIR}${fixture.file}`, { cache: false });
+    const want = await packed(text, { topK: null, truncation: true });
+    await packed.dispose();
+    // A repository in the Hub's URL layout (the server's /hf/ mirror of the fixture's folder).
     await page.selectOption('#panel-classify-kind', 'hf');
-    const name = basename(clf.source);
+    const name = basename(fixture.source);
     await page.fill('#panel-classify-repo', `fixtures/${name}`);
     await page.fill('#panel-classify-baseUrl', `${server.url}hf`);
     await page.click('#panel-classify button.load');
@@ -187,7 +194,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     compare.classify(await read.classify(page), want);
     // The same checkpoint's files picked from disk.
     await page.selectOption('#panel-classify-kind', 'files');
-    const dir = `${ROOT}${clf.source}/`;
+    const dir = `${ROOT}${fixture.source}/`;
     const files = readdirSync(dir).filter((f) => /\.(json|txt|safetensors)$/.test(f) && f !== 'expected.json');
     await page.setInputFiles('#panel-classify-files', files.map((f) => dir + f));
     await page.evaluate(() => { document.querySelector('#panel-classify .results').replaceChildren(); });

@@ -20,8 +20,16 @@ export const TASK_OF_TAB = { classify: 'text-classification', ner: 'token-classi
  */
 export function demoModel(task) {
   const { models } = JSON.parse(readFileSync(`${MODELS_DIR}index.json`, 'utf8'));
-  const m = models.find((x) => x.task === task);
+  const m = models.find((x) => x.task === task && !x.test);
   if (!m) throw new Error(`no demo model for ${task} in build/demo/models/index.json`);
+  return m;
+}
+
+/** The random fixture packed for a task (its Hugging Face folder is `source`), offered or not. */
+export function fixtureModel(task) {
+  const { models } = JSON.parse(readFileSync(`${MODELS_DIR}index.json`, 'utf8'));
+  const m = models.find((x) => x.task === task && x.source);
+  if (!m) throw new Error(`no fixture model for ${task} in build/demo/models/index.json`);
   return m;
 }
 
