@@ -188,7 +188,13 @@ Result<std::vector<Answer>> AnswerQuestion(std::string_view question, std::strin
       return word - first_word;
     };
 
-    for (const Span& span : BestSpans(ps, pe, allowed, options.max_answer_len, pre_top_k, &work->spans_examined)) {
+    std::vector<Span> spans = BestSpans(ps, pe, allowed, options.max_answer_len, pre_top_k, &work->spans_examined);
+    if (spans.empty() && allowed[0]) {
+      // No context token in this window (a whitespace-only context): transformers' only unmasked
+      // candidate is then ([CLS], [CLS]), score 0, which it returns as the answer "" at 0..0.
+      spans.push_back({0, 0, 0.0f});
+    }
+    for (const Span& span : spans) {
       const TokenMeta& ts = win.tokens[span.start];
       const TokenMeta& te = win.tokens[span.end];
       int start = ts.start_byte, end = te.end_byte;

@@ -98,11 +98,14 @@ Result<std::string> NeedString(const Json& req, const char* key, std::string_vie
   return v->as_string();
 }
 
-// "text_pair": absent or null = no pair.
+// "text_pair": absent, null or "" = no pair. transformers' tokenizer call tests `if text_pair`, so
+// an empty second text is no pair at all (no second [SEP]); " " is a pair with an empty second
+// sequence.
 Result<std::optional<std::string>> OptPair(const Json& req) {
   const Json* v = req.Find("text_pair");
   if (!v || v->is_null()) return std::optional<std::string>();
   if (!v->is_string()) return InvalidArgument("option 'text_pair' must be a string");
+  if (v->as_string().empty()) return std::optional<std::string>();
   return std::optional<std::string>(v->as_string());
 }
 
@@ -207,6 +210,35 @@ size_t TokenizerConfigMaxLength(const std::function<const std::string_view*(std:
   return static_cast<size_t>(v->as_double());
 }
 
+// How fill-mask decodes tokens back to text, as the checkpoint's fast tokenizer does:
+// tokenizer.json's WordPiece decoder (prefix, cleanup) and tokenizer_config.json's
+// clean_up_tokenization_spaces, which transformers 4.57 takes as false when absent.
+Result<DecoderOptions> DecoderFromFiles(const std::function<const std::string_view*(std::string_view)>& find) {
+  DecoderOptions d;
+  d.clean_up_tokenization_spaces = false;
+  if (const std::string_view* cfg = find("tokenizer_config.json")) {
+    auto json = ParseJson(*cfg);
+    if (json.ok()) {  // the tokenizer loader reports a broken config where it reads it
+      if (const Json* v = json->Find("clean_up_tokenization_spaces"); v && !v->is_null()) {
+        if (!v->is_bool()) {
+          return InvalidArgument("tokenizer_config.json: clean_up_tokenization_spaces must be true or false, got " +
+                                 DumpJson(*v));
+        }
+        d.clean_up_tokenization_spaces = v->as_bool();
+      }
+    }
+  }
+  if (const std::string_view* tok = find("tokenizer.json")) {
+    auto json = ParseJson(*tok);
+    const Json* dec = json.ok() ? json->Find("decoder") : nullptr;
+    if (dec && dec->is_object() && dec->Find("type") && dec->Find("type")->as_string() == "WordPiece") {
+      if (const Json* p = dec->Find("prefix"); p && p->is_string()) d.continuing_subword_prefix = p->as_string();
+      if (const Json* c = dec->Find("cleanup"); c && c->is_bool()) d.wordpiece_cleanup = c->as_bool();
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::FromPacked(const uint8_t* data, size_t size, const EngineOptions& options) {
@@ -225,6 +257,7 @@ Result<std::unique_ptr<Engine>> Engine::FromPackedModel(std::unique_ptr<Model> m
   EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
   EB_ASSIGN_OR_RETURN(auto engine, Finish(std::move(model), std::move(tokenizer), options));
   engine->config_max_length_ = TokenizerConfigMaxLength(find);
+  EB_ASSIGN_OR_RETURN(engine->decoder_, DecoderFromFiles(find));
   return engine;
 }
 
@@ -248,6 +281,7 @@ Result<std::unique_ptr<Engine>> Engine::FromHfFiles(
   EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
   EB_ASSIGN_OR_RETURN(auto engine, Finish(std::move(model), std::move(tokenizer), options));
   engine->config_max_length_ = TokenizerConfigMaxLength(find);
+  EB_ASSIGN_OR_RETURN(engine->decoder_, DecoderFromFiles(find));
   return engine;
 }
 
@@ -680,6 +714,7 @@ Result<Json> Engine::RunFillMask(const Json& req) {
   EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
   opt.mask_token_id = tokenizer_.TokenToId("[MASK]");
   opt.pad_token_id = tokenizer_.pad_id();
+  opt.decoder = decoder_;
   if (opt.mask_token_id < 0) return InvalidArgument("fill-mask: the tokenizer has no [MASK] token");
   for (const AddedToken& t : tokenizer_.added_tokens()) {
     if (t.special) opt.special_ids.push_back(t.id);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "encoder/encoder.h"
+#include "heads/decode.h"
 #include "heads/question_answering.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -106,6 +107,7 @@ class Engine {
   std::vector<std::string> vocab_;  // id -> token string, for the heads' "word" and fill-mask
   Precision precision_ = Precision::kFp32;
   size_t config_max_length_ = 0;  // tokenizer_config.json model_max_length; 0 = none
+  DecoderOptions decoder_;        // fill-mask's decoding (DecoderFromFiles)
   RunState state_;
   EngineWork work_;
 };
