@@ -37,8 +37,8 @@ struct Encoding {
   // is kept and nothing past it is copied (the cost is then that of the kept tokens).
   void Truncate(size_t max_len, size_t stride, bool keep_overflow = true);
   // HF Encoding::merge_with(pair, growing_offsets = false), including the combination of both
-  // sides' overflowing windows: with p windows here and q in `pair` that is 1 + p + q + 2pq
-  // encodings, so callers bound p * q first (Tokenizer::PostProcess does).
+  // sides' overflowing windows: with p overflowing windows here and q in `pair` that is
+  // 1 + p + q + 3pq encodings, so callers bound p * q first (Tokenizer::PostProcess does).
   void MergeWith(const Encoding& pair);
   // Tokens held by this encoding and all its overflowing windows (the memory it takes, in tokens).
   size_t TotalTokens() const;

@@ -591,10 +591,10 @@ Result<Encoding> Tokenizer::PostProcess(Encoding a, Encoding* b, const EncodeOpt
   }
 
   if (b && !a.overflowing.empty() && !b->overflowing.empty()) {
-    // Both sides overflow: the merge below builds 1 + p + q + 2pq windows of up to max_length
+    // Both sides overflow: the merge below builds 1 + p + q + 3pq windows of up to max_length
     // tokens each. Refuse before allocating them (quadratic in the texts' lengths).
     const double p = static_cast<double>(a.overflowing.size()), q = static_cast<double>(b->overflowing.size());
-    const double windows = 1 + p + q + 2 * p * q;
+    const double windows = 1 + p + q + 3 * p * q;
     const double tokens = windows * static_cast<double>(tr.max_length);
     if (tokens > static_cast<double>(kMaxPairOverflowTokens)) {
       return OutOfRange("truncation with overflowing windows of a pair where both texts overflow gives every "

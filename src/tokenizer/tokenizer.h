@@ -43,7 +43,7 @@ struct TruncationOptions {
 };
 
 // A pair whose two sequences both overflow gives every combination of their windows, as HF does
-// (Encoding::MergeWith: 1 + p + q + 2pq windows). Above this many tokens in all those windows
+// (Encoding::MergeWith: 1 + p + q + 3pq windows). Above this many tokens in all those windows
 // together the pair is refused instead of allocated (2^20 tokens are about 36 MB of encodings).
 inline constexpr size_t kMaxPairOverflowTokens = size_t{1} << 20;
 
