@@ -543,6 +543,7 @@ Result<Json> Engine::RunTokenClassification(const Json& req) {
     }
   }
   opt.unk_token_id = tokenizer_.TokenToId("[UNK]");
+  opt.decoder = decoder_;  // entity words: tokenizer.json's WordPiece decoder (prefix, cleanup)
   // Long texts, as transformers: split into overlapping windows when `stride` is given (which needs
   // an aggregation strategy), otherwise OutOfRange unless truncation is asked for.
   const Json* stride_json = req.Find("stride");
