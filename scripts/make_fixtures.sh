@@ -10,7 +10,8 @@ if [ "${1:-}" = "--retrain-vocab" ] || [ ! -f "$ROOT/tests/fixtures/vocab/uncase
   "$PY" make_vocab.py
 fi
 # Each generator is deterministic given the vocabularies; order matters only where noted.
-for script in make_tokenizer_fixtures.py make_model_fixtures.py make_pipeline_fixtures.py; do
+# make_edge_fixtures.py reuses the checkpoints make_pipeline_fixtures.py saves, so it runs after it.
+for script in make_tokenizer_fixtures.py make_model_fixtures.py make_pipeline_fixtures.py make_edge_fixtures.py; do
   if [ -f "$script" ]; then
     echo "== $script"
     "$PY" "$script"

@@ -210,12 +210,6 @@ void QuestionAnsweringCases(std::vector<ParityCase>* out) {
     ParityCase pc{"qa " + name, ckpt, "question-answering",
                   Request({{"question", *c.Find("question")}, {"context", *c.Find("context")}}, *c.Find("options")),
                   *c.Find("expected"), ""};
-    if (name == "whitespace_context") {
-      // No context token: every span scores exactly 0. transformers returns the degenerate
-      // {score 0, start 0, end 0, answer ""} of its zero-filled candidates; we return no answer
-      // (heads/question_answering.h). Checked below to be [].
-      pc.skip = "QA with no context token: transformers' degenerate score-0 answer, ours []";
-    }
     out->push_back(std::move(pc));
   }
 }
@@ -543,7 +537,6 @@ TEST(EngineParity, Int8ArgmaxDecisionsAgreeWithFp32) {
       LoadedModel* m = Load(c.Find("checkpoint")->as_string());
       ASSERT_TRUE(m);
       for (const Json& w : c.Find("windows")->as_array()) scale.Add(m, Ids(*w.Find("ids")));
-      if (c.Find("name")->as_string() == "whitespace_context") continue;  // no span at all
       Json::Object opts;
       for (const auto& kv : c.Find("options")->as_object()) {
         if (kv.first != "top_k") opts.push_back(kv);

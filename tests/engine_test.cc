@@ -128,7 +128,7 @@ TEST(Engine, RejectsBadRequestsWithSpecificMessages) {
       {"question-answering", R"({"question": "q", "context": "c"})", "cannot run"},
       {"text-classification", R"({})", "needs a string 'text'"},
       {"text-classification", R"({"text": 3})", "needs a string 'text'"},
-      {"text-classification", R"({"text": "x", "top_k": 0})", "'top_k' is 0"},
+      {"text-classification", R"({"text": "x", "top_k": 0})", "'top_k' must be an integer between 1 and 1073741824, got 0"},
       {"text-classification", R"({"text": "x", "top_k": "all"})", "must be an integer"},
       {"text-classification", R"({"text": "x", "function_to_apply": "tanh"})", "tanh"},
       {"text-classification", R"({"text": "x", "topK": 2})", "unknown option 'topK'"},

@@ -297,21 +297,29 @@ TEST(HeadsQuestionAnswering, AlignsToWordsAndMerges) {
   for (const Answer& a : *r) EXPECT_LE(a.end - a.start, 2);
 }
 
-TEST(HeadsQuestionAnswering, NoContextTokenGivesNoAnswerOrOnlyTheNullAnswer) {
+TEST(HeadsQuestionAnswering, NoContextTokenGivesTheEmptyAnswerAtCls) {
   QaWindow w;
   w.tokens = {{2, 0, 0, -1, -1, true}, {7, 0, 2, 0, 0, false}, {3, 0, 0, -1, -1, true}, {3, 0, 0, -1, -1, true}};
   w.start_logits = w.end_logits = {1, 2, 3, 4};
   QuestionAnsweringOptions o;
   o.cls_token_id = 2;
+  // As transformers: ([CLS], [CLS]) is the only candidate left, score 0, answer "" at 0..0.
   auto r = AnswerQuestion("Q?", "   ", {w}, o);
-  ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->empty());
-  o.handle_impossible_answer = true;
-  r = AnswerQuestion("Q?", "   ", {w}, o);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].answer, "");
+  EXPECT_EQ((*r)[0].start, 0);
+  EXPECT_EQ((*r)[0].end, 0);
+  EXPECT_EQ((*r)[0].score, 0.0);
+  o.handle_impossible_answer = true;
+  o.top_k = 3;
+  r = AnswerQuestion("Q?", "   ", {w}, o);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);  // the null answer first, then the score-0 span (not merged with it)
+  EXPECT_EQ((*r)[0].answer, "");
   EXPECT_DOUBLE_EQ((*r)[0].score, 1.0);  // [CLS] is the only unmasked token: p = 1 * 1
+  EXPECT_EQ((*r)[1].answer, "");
+  EXPECT_EQ((*r)[1].score, 0.0);
 }
 
 TEST(HeadsQuestionAnswering, RejectsBadOptionsAndInputs) {

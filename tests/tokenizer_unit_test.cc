@@ -240,5 +240,78 @@ TEST(TokenizerFuzz, RandomBytesAndUnicodeNeverCrashAndKeepOffsetsInBounds) {
   }
 }
 
+
+// Without overflowing windows the result is exactly HF's first window (what the pipelines use),
+// for every strategy, stride and both texts overflowing or not; and nothing else is allocated.
+TEST(TokenizerEncode, FirstWindowOnlyEqualsTheFirstWindowOfTheFullResult) {
+  const Tokenizer& tok = Uncased();
+  const std::string a = "The quick brown fox jumps over the lazy dog near the riverbank today.";
+  const std::string b = "Ein schneller Fuchs springt über den faulen Hund am Flussufer, heute.";
+  int compared = 0;
+  for (TruncationStrategy st :
+       {TruncationStrategy::kLongestFirst, TruncationStrategy::kOnlyFirst, TruncationStrategy::kOnlySecond}) {
+    for (size_t max_length : {size_t{12}, size_t{20}, size_t{40}, size_t{200}}) {
+      for (size_t stride : {size_t{0}, size_t{2}}) {
+        for (size_t cut : {a.size(), size_t{10}}) {
+          EncodeOptions opt;
+          opt.truncation = {true, max_length, stride, st};
+          auto full = tok.EncodePair(a.substr(0, cut), b, opt);
+          opt.truncation.return_overflowing = false;
+          auto first = tok.EncodePair(a.substr(0, cut), b, opt);
+          ASSERT_EQ(full.ok(), first.ok()) << max_length << " " << stride;
+          if (!full.ok()) {
+            EXPECT_EQ(full.status().message(), first.status().message());
+            continue;
+          }
+          EXPECT_TRUE(first->overflowing.empty());
+          EXPECT_EQ(first->TotalTokens(), first->size());
+          EXPECT_EQ(first->ids, full->ids);
+          EXPECT_EQ(first->type_ids, full->type_ids);
+          EXPECT_EQ(first->offsets, full->offsets);
+          EXPECT_EQ(first->word_ids, full->word_ids);
+          EXPECT_EQ(first->sequence_ids, full->sequence_ids);
+          EXPECT_EQ(first->special_tokens_mask, full->special_tokens_mask);
+          EXPECT_EQ(first->attention_mask, full->attention_mask);
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_GE(compared, 30);
+}
+
+// Both texts overflowing: HF's 1 + p + q + 3pq windows, refused past kMaxPairOverflowTokens.
+TEST(TokenizerEncode, PairWindowCombinationsAreBounded) {
+  const Tokenizer& tok = Uncased();
+  std::string a, b;
+  for (int i = 0; i < 3000; ++i) a += "river town ";
+  b = a;
+  EncodeOptions opt;
+  opt.truncation = {true, 16, 0, TruncationStrategy::kLongestFirst};
+  auto r = tok.EncodePair(a, b, opt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(r.status().message().find("every combination of their windows"), std::string::npos)
+      << r.status().ToString();
+  opt.truncation.return_overflowing = false;  // the first window only: fine at any length
+  r = tok.EncodePair(a, b, opt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->size(), 16u);
+  // A small pair: every combination, as HF: 1 + p + q + 3pq encodings in all, nested.
+  opt.truncation.return_overflowing = true;
+  r = tok.EncodePair("river town river town river town", "river town river town river town", opt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  size_t windows = 0;
+  auto count = [&](const Encoding& e, auto&& self) -> void {
+    ++windows;
+    for (const Encoding& o : e.overflowing) self(o, self);
+  };
+  count(*r, count);
+  // 14 tokens a side, 6 + 7 of them per window: p = 3 and q = 2 windows beyond the first, so
+  // 1 + 3 + 2 + 3 * 3 * 2 = 24 (what tokenizers' Encoding.overflowing holds, recursively).
+  EXPECT_EQ(windows, 24u);
+  EXPECT_LE(r->TotalTokens(), 24u * 16);
+}
+
 }  // namespace
 }  // namespace edgebert

@@ -47,13 +47,22 @@ struct Answer {
   std::string answer;
 };
 
+// What one call did, for tests that check the cost grows linearly with the input.
+struct QuestionAnsweringWork {
+  size_t spans_examined = 0;  // (start, end) candidates scored, over all windows
+  size_t answers_kept = 0;    // distinct answers (case-insensitive) before the final top_k
+  size_t dedup_probes = 0;    // answer comparisons made while merging equal answers
+};
+
 // Differences from transformers, all on spans whose score is exactly 0 (masked or underflowed):
 // transformers may return arbitrary ones of those (numpy's argpartition order), including spans
 // starting at [CLS] or ending before they start; we never return a span touching position 0 and
-// order equal scores by position. With only such spans (e.g. a whitespace-only context)
-// transformers answers {score 0, start 0, end 0, ""}; we return no answer (or only the null answer).
+// order equal scores by position. The one exception is a window without any context token (a
+// whitespace-only context): there, as in transformers, the only candidate is ([CLS], [CLS]) and the
+// answer is {score 0, start 0, end 0, ""} (after the null answer with handle_impossible_answer).
 Result<std::vector<Answer>> AnswerQuestion(std::string_view question, std::string_view context,
                                            const std::vector<QaWindow>& windows,
-                                           const QuestionAnsweringOptions& options);
+                                           const QuestionAnsweringOptions& options,
+                                           QuestionAnsweringWork* work = nullptr);
 
 }  // namespace edgebert

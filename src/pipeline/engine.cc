@@ -37,17 +37,16 @@ Json FloatArray(const float* p, size_t n) {
   return Json::MakeArray(std::move(a));
 }
 
-// Reads an optional integer option; `lo` is the smallest value allowed.
-Status OptInt(const Json& req, const char* key, int lo, int* out) {
+// Reads an optional integer option in [lo, hi] (hi: 2^30 by default, far above any count a model
+// or text gives, and safe to double on wasm32).
+constexpr int kMaxIntOption = 1 << 30;
+Status OptInt(const Json& req, const char* key, int lo, int* out, int hi = kMaxIntOption) {
   const Json* v = req.Find(key);
   if (!v || v->is_null()) return Status::Ok();
-  if (!v->is_number() || v->as_int(INT64_MIN) == INT64_MIN) {
-    return InvalidArgument(std::string("option '") + key + "' must be an integer");
-  }
-  int64_t x = v->as_int();
-  if (x < lo || x > (1 << 30)) {
-    return InvalidArgument(std::string("option '") + key + "' is " + std::to_string(x) + "; it must be at least " +
-                           std::to_string(lo));
+  const int64_t x = v->as_int(INT64_MIN);
+  if (!v->is_number() || x == INT64_MIN || x < lo || x > hi) {
+    return InvalidArgument(std::string("option '") + key + "' must be an integer between " + std::to_string(lo) +
+                           " and " + std::to_string(hi) + ", got " + DumpJson(*v));
   }
   *out = static_cast<int>(x);
   return Status::Ok();
@@ -99,11 +98,14 @@ Result<std::string> NeedString(const Json& req, const char* key, std::string_vie
   return v->as_string();
 }
 
-// "text_pair": absent or null = no pair.
+// "text_pair": absent, null or "" = no pair. transformers' tokenizer call tests `if text_pair`, so
+// an empty second text is no pair at all (no second [SEP]); " " is a pair with an empty second
+// sequence.
 Result<std::optional<std::string>> OptPair(const Json& req) {
   const Json* v = req.Find("text_pair");
   if (!v || v->is_null()) return std::optional<std::string>();
   if (!v->is_string()) return InvalidArgument("option 'text_pair' must be a string");
+  if (v->as_string().empty()) return std::optional<std::string>();
   return std::optional<std::string>(v->as_string());
 }
 
@@ -208,6 +210,35 @@ size_t TokenizerConfigMaxLength(const std::function<const std::string_view*(std:
   return static_cast<size_t>(v->as_double());
 }
 
+// How fill-mask decodes tokens back to text, as the checkpoint's fast tokenizer does:
+// tokenizer.json's WordPiece decoder (prefix, cleanup) and tokenizer_config.json's
+// clean_up_tokenization_spaces, which transformers 4.57 takes as false when absent.
+Result<DecoderOptions> DecoderFromFiles(const std::function<const std::string_view*(std::string_view)>& find) {
+  DecoderOptions d;
+  d.clean_up_tokenization_spaces = false;
+  if (const std::string_view* cfg = find("tokenizer_config.json")) {
+    auto json = ParseJson(*cfg);
+    if (json.ok()) {  // the tokenizer loader reports a broken config where it reads it
+      if (const Json* v = json->Find("clean_up_tokenization_spaces"); v && !v->is_null()) {
+        if (!v->is_bool()) {
+          return InvalidArgument("tokenizer_config.json: clean_up_tokenization_spaces must be true or false, got " +
+                                 DumpJson(*v));
+        }
+        d.clean_up_tokenization_spaces = v->as_bool();
+      }
+    }
+  }
+  if (const std::string_view* tok = find("tokenizer.json")) {
+    auto json = ParseJson(*tok);
+    const Json* dec = json.ok() ? json->Find("decoder") : nullptr;
+    if (dec && dec->is_object() && dec->Find("type") && dec->Find("type")->as_string() == "WordPiece") {
+      if (const Json* p = dec->Find("prefix"); p && p->is_string()) d.continuing_subword_prefix = p->as_string();
+      if (const Json* c = dec->Find("cleanup"); c && c->is_bool()) d.wordpiece_cleanup = c->as_bool();
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::FromPacked(const uint8_t* data, size_t size, const EngineOptions& options) {
@@ -226,6 +257,7 @@ Result<std::unique_ptr<Engine>> Engine::FromPackedModel(std::unique_ptr<Model> m
   EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
   EB_ASSIGN_OR_RETURN(auto engine, Finish(std::move(model), std::move(tokenizer), options));
   engine->config_max_length_ = TokenizerConfigMaxLength(find);
+  EB_ASSIGN_OR_RETURN(engine->decoder_, DecoderFromFiles(find));
   return engine;
 }
 
@@ -249,6 +281,7 @@ Result<std::unique_ptr<Engine>> Engine::FromHfFiles(
   EB_ASSIGN_OR_RETURN(Tokenizer tokenizer, MakeTokenizer(find));
   EB_ASSIGN_OR_RETURN(auto engine, Finish(std::move(model), std::move(tokenizer), options));
   engine->config_max_length_ = TokenizerConfigMaxLength(find);
+  EB_ASSIGN_OR_RETURN(engine->decoder_, DecoderFromFiles(find));
   return engine;
 }
 
@@ -318,10 +351,31 @@ Status Engine::Forward(const Encoding& enc, EncoderOutput* out) {
   in.input_ids = enc.ids.data();
   in.attention_mask = enc.attention_mask.data();
   in.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
+  ++work_.windows;
+  work_.forwarded_tokens += enc.size();
   return EncoderForward(*model_, in, precision_, &state_, out);
 }
 
+namespace {
+size_t CountValues(const Json& v) {
+  size_t n = 1;
+  if (v.is_array()) {
+    for (const Json& x : v.as_array()) n += CountValues(x);
+  } else if (v.is_object()) {
+    for (const auto& kv : v.as_object()) n += CountValues(kv.second);
+  }
+  return n;
+}
+}  // namespace
+
 Result<Json> Engine::Run(std::string_view task, const Json& request) {
+  work_ = EngineWork();
+  Result<Json> result = RunTask(task, request);
+  if (result.ok()) work_.result_values = CountValues(*result);
+  return result;
+}
+
+Result<Json> Engine::RunTask(std::string_view task, const Json& request) {
   if (!request.is_object()) return InvalidArgument("a request must be a JSON object");
   bool known = false;
   for (const char* t : kTasks) known = known || task == t;
@@ -343,17 +397,18 @@ Result<Json> Engine::Run(std::string_view task, const Json& request) {
 }
 
 Result<Encoding> Engine::EncodeChecked(std::string_view text, const std::optional<std::string>& pair,
-                                       bool truncation) const {
+                                       bool truncation) {
   EncodeOptions opt;
   if (truncation) {
     opt.truncation.enabled = true;
     opt.truncation.max_length = MaxTokens();
+    // transformers' truncation=True without return_overflowing_tokens: the first window is the
+    // input; the rest is never built (for a pair, HF would build every combination of windows).
+    opt.truncation.return_overflowing = false;
   }
   Result<Encoding> enc = pair ? tokenizer_.EncodePair(text, *pair, opt) : tokenizer_.Encode(text, opt);
   if (!enc.ok()) return enc.status();
-  // Truncation keeps the first window only (transformers' truncation=True without
-  // return_overflowing_tokens): the tokenizer's overflowing windows are not part of the input.
-  enc->overflowing.clear();
+  work_.encoded_tokens += enc->TotalTokens();
   if (enc->size() > MaxTokens()) {
     return OutOfRange("the input is " + std::to_string(enc->size()) + " tokens but the model takes at most " +
                       std::to_string(MaxTokens()) + " (max_position_embeddings " +
@@ -406,6 +461,7 @@ Result<Json> Engine::RunTokenize(const Json& req) {
   }
   Result<Encoding> enc = pair ? tokenizer_.EncodePair(text, *pair, opt) : tokenizer_.Encode(text, opt);
   if (!enc.ok()) return enc.status();
+  work_.encoded_tokens += enc->TotalTokens();
   ConvertOffsets(text, pair ? *pair : std::string_view(), unit, &*enc);
   auto nullable = [](const std::vector<int32_t>& v) {
     Json::Array a;
@@ -487,6 +543,7 @@ Result<Json> Engine::RunTokenClassification(const Json& req) {
     }
   }
   opt.unk_token_id = tokenizer_.TokenToId("[UNK]");
+  opt.decoder = decoder_;  // entity words: tokenizer.json's WordPiece decoder (prefix, cleanup)
   // Long texts, as transformers: split into overlapping windows when `stride` is given (which needs
   // an aggregation strategy), otherwise OutOfRange unless truncation is asked for.
   const Json* stride_json = req.Find("stride");
@@ -508,6 +565,7 @@ Result<Json> Engine::RunTokenClassification(const Json& req) {
     EncodeOptions enc_opt;
     enc_opt.truncation = {true, MaxTokens(), static_cast<size_t>(stride), TruncationStrategy::kLongestFirst};
     EB_ASSIGN_OR_RETURN(enc, tokenizer_.Encode(text, enc_opt));
+    work_.encoded_tokens += enc.TotalTokens();
   } else {
     EB_ASSIGN_OR_RETURN(enc, EncodeChecked(text, std::nullopt, truncation));
   }
@@ -587,6 +645,7 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
   enc_opt.truncation = {true, static_cast<size_t>(max_seq_len), static_cast<size_t>(doc_stride),
                         TruncationStrategy::kOnlySecond};
   EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.EncodePair(question, context, enc_opt));
+  work_.encoded_tokens += enc.TotalTokens();
   std::vector<const Encoding*> windows;
   CollectWindows(enc, &windows);
   std::vector<QaWindow> qw;
@@ -599,7 +658,7 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
     win.end_logits.assign(out.end_logits, out.end_logits + w->size());
     qw.push_back(std::move(win));
   }
-  EB_ASSIGN_OR_RETURN(std::vector<Answer> answers, AnswerQuestion(question, context, qw, opt));
+  EB_ASSIGN_OR_RETURN(std::vector<Answer> answers, AnswerQuestion(question, context, qw, opt, &work_.qa));
   OffsetMap map(context, unit);
   Json::Array result;
   for (const Answer& a : answers) {
@@ -656,6 +715,7 @@ Result<Json> Engine::RunFillMask(const Json& req) {
   EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
   opt.mask_token_id = tokenizer_.TokenToId("[MASK]");
   opt.pad_token_id = tokenizer_.pad_id();
+  opt.decoder = decoder_;
   if (opt.mask_token_id < 0) return InvalidArgument("fill-mask: the tokenizer has no [MASK] token");
   for (const AddedToken& t : tokenizer_.added_tokens()) {
     if (t.special) opt.special_ids.push_back(t.id);
@@ -690,6 +750,8 @@ Result<Json> Engine::RunFillMask(const Json& req) {
   ein.mlm_positions = positions.data();  // the vocabulary projection runs at the masks only
   ein.num_mlm_positions = static_cast<int>(positions.size());
   EncoderOutput out;
+  ++work_.windows;
+  work_.forwarded_tokens += enc.size();
   EB_RETURN_IF_ERROR(EncoderForward(*model_, ein, precision_, &state_, &out));
   std::vector<float> logits(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
   std::vector<int64_t> ids(enc.ids.begin(), enc.ids.end());

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "encoder/encoder.h"
+#include "heads/decode.h"
+#include "heads/question_answering.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/json.h"
@@ -33,6 +35,16 @@ struct EngineOptions {
   // Run the int8 path when the model has int8 weights (packed models always do); false forces
   // fp32, which needs fp32 weights (a checkpoint loaded directly).
   bool prefer_int8 = true;
+};
+
+// What the last Run did, in counts rather than time, so that tests can check that the cost of
+// every task grows linearly with its input (tests/engine_cost_test.cc).
+struct EngineWork {
+  size_t encoded_tokens = 0;    // tokens in the encodings the tokenizer returned, windows included
+  size_t windows = 0;           // encoder passes
+  size_t forwarded_tokens = 0;  // tokens through the encoder, over all passes
+  QuestionAnsweringWork qa;     // question answering's span search and answer merging
+  size_t result_values = 0;     // JSON values in the result (its size)
 };
 
 class Engine {
@@ -65,6 +77,7 @@ class Engine {
   // (EDGEBERT_THREADS=0) always use one; the caller validates n >= 1.
   void SetMaxThreads(int n) { state_.qscratch.max_threads = n; }
 
+  const EngineWork& last_work() const { return work_; }
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
 
@@ -79,8 +92,9 @@ class Engine {
   size_t MaxTokens() const;  // longest sequence the model takes (position table, tokenizer limit)
   // Encodes one text (or pair); longer than MaxTokens() is OutOfRange unless `truncation`.
   Result<Encoding> EncodeChecked(std::string_view text, const std::optional<std::string>& pair,
-                                 bool truncation) const;
+                                 bool truncation);
 
+  Result<Json> RunTask(std::string_view task, const Json& request);
   Result<Json> RunTokenize(const Json& req);
   Result<Json> RunTextClassification(const Json& req);
   Result<Json> RunTokenClassification(const Json& req);
@@ -93,7 +107,9 @@ class Engine {
   std::vector<std::string> vocab_;  // id -> token string, for the heads' "word" and fill-mask
   Precision precision_ = Precision::kFp32;
   size_t config_max_length_ = 0;  // tokenizer_config.json model_max_length; 0 = none
+  DecoderOptions decoder_;        // fill-mask's decoding (DecoderFromFiles)
   RunState state_;
+  EngineWork work_;
 };
 
 }  // namespace edgebert

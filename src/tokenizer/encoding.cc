@@ -41,9 +41,13 @@ void Encoding::SetSequenceId(int32_t id) { std::fill(sequence_ids.begin(), seque
 
 void Encoding::SetTypeIds(int32_t type_id) { std::fill(type_ids.begin(), type_ids.end(), type_id); }
 
-void Encoding::Truncate(size_t max_len, size_t stride) {
+void Encoding::Truncate(size_t max_len, size_t stride, bool keep_overflow) {
   const size_t n = ids.size();
   if (max_len >= n) return;
+  if (!keep_overflow) {
+    *this = Slice(*this, 0, max_len);
+    return;
+  }
   if (max_len == 0) {
     Encoding all = std::move(*this);
     *this = Encoding();
@@ -93,6 +97,12 @@ void Encoding::MergeWith(const Encoding& pair) {
   AppendRange(&word_ids, pair.word_ids, 0, pair.word_ids.size());
   AppendRange(&sequence_ids, pair.sequence_ids, 0, pair.sequence_ids.size());
   overflowing = std::move(merged_overflow);
+}
+
+size_t Encoding::TotalTokens() const {
+  size_t n = ids.size();
+  for (const Encoding& o : overflowing) n += o.TotalTokens();
+  return n;
 }
 
 void Encoding::Pad(size_t target_length, int32_t pad_id, int32_t pad_type_id) {

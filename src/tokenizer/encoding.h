@@ -33,11 +33,15 @@ struct Encoding {
   void SetTypeIds(int32_t type_id);
   // HF Encoding::truncate (right direction): keeps the first max_len tokens and moves the rest
   // into overflowing windows of max_len tokens overlapping by `stride`. Requires stride < max_len
-  // unless max_len == 0 (checked by the caller).
-  void Truncate(size_t max_len, size_t stride);
+  // unless max_len == 0 (checked by the caller). With `keep_overflow` false only the first window
+  // is kept and nothing past it is copied (the cost is then that of the kept tokens).
+  void Truncate(size_t max_len, size_t stride, bool keep_overflow = true);
   // HF Encoding::merge_with(pair, growing_offsets = false), including the combination of both
-  // sides' overflowing windows.
+  // sides' overflowing windows: with p overflowing windows here and q in `pair` that is
+  // 1 + p + q + 3pq encodings, so callers bound p * q first (Tokenizer::PostProcess does).
   void MergeWith(const Encoding& pair);
+  // Tokens held by this encoding and all its overflowing windows (the memory it takes, in tokens).
+  size_t TotalTokens() const;
   // HF Encoding::pad (right side): pads this and every overflowing window to target_length.
   void Pad(size_t target_length, int32_t pad_id, int32_t pad_type_id);
 };

@@ -544,7 +544,7 @@ Result<Encoding> Tokenizer::PostProcess(Encoding a, Encoding* b, const EncodeOpt
                                " must be smaller than the tokens left for the sequence (" + std::to_string(len) +
                                "; max_length minus special tokens and the other sequence)");
       }
-      e->Truncate(len, tr.stride);
+      e->Truncate(len, tr.stride, tr.return_overflowing);
       return Status::Ok();
     };
     if (max_length == 0) {
@@ -587,6 +587,22 @@ Result<Encoding> Tokenizer::PostProcess(Encoding a, Encoding* b, const EncodeOpt
         }
         EB_RETURN_IF_ERROR(truncate(target, target->size() - to_remove));
       }
+    }
+  }
+
+  if (b && !a.overflowing.empty() && !b->overflowing.empty()) {
+    // Both sides overflow: the merge below builds 1 + p + q + 3pq windows of up to max_length
+    // tokens each. Refuse before allocating them (quadratic in the texts' lengths).
+    const double p = static_cast<double>(a.overflowing.size()), q = static_cast<double>(b->overflowing.size());
+    const double windows = 1 + p + q + 3 * p * q;
+    const double tokens = windows * static_cast<double>(tr.max_length);
+    if (tokens > static_cast<double>(kMaxPairOverflowTokens)) {
+      return OutOfRange("truncation with overflowing windows of a pair where both texts overflow gives every "
+                        "combination of their windows (as Hugging Face does): " + std::to_string(a.overflowing.size() + 1) +
+                        " x " + std::to_string(b->overflowing.size() + 1) + " windows, about " +
+                        std::to_string(static_cast<uint64_t>(tokens)) + " tokens, over the limit of " +
+                        std::to_string(kMaxPairOverflowTokens) + "; truncate one text only (only_first / "
+                        "only_second), use a smaller stride or shorter texts");
     }
   }
 

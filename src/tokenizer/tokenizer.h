@@ -36,7 +36,16 @@ struct TruncationOptions {
   size_t max_length = 512;  // including the special tokens the post-processor adds
   size_t stride = 0;        // tokens shared by consecutive overflowing windows (< the room left)
   TruncationStrategy strategy = TruncationStrategy::kLongestFirst;
+  // The overflowing windows (HF return_overflowing_tokens). false keeps the first window only,
+  // which is all that transformers' pipelines use from truncation=True: then nothing past it is
+  // copied, and a pair never builds the combinations of both sides' windows.
+  bool return_overflowing = true;
 };
+
+// A pair whose two sequences both overflow gives every combination of their windows, as HF does
+// (Encoding::MergeWith: 1 + p + q + 3pq windows). Above this many tokens in all those windows
+// together the pair is refused instead of allocated (2^20 tokens are about 36 MB of encodings).
+inline constexpr size_t kMaxPairOverflowTokens = size_t{1} << 20;
 
 struct PaddingOptions {
   PaddingStrategy strategy = PaddingStrategy::kNone;

@@ -111,7 +111,6 @@ else describe('JS API parity with the Hugging Face pipelines (fp32)', () => {
     const fx = await json('question_answering.json');
     let n = 0;
     for (const c of fx.cases) {
-      if (c.name === 'whitespace_context') continue;  // see engine_parity_test.cc: degenerate score-0 spans
       const qa = await pipe('question-answering', c.checkpoint);
       const got = [await qa(c.question, c.context, camelOptions(c.options))].flat();
       const expected = [c.expected].flat();
