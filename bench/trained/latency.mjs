@@ -9,7 +9,7 @@
 // Without model arguments: the shipped models (models/*/model.ebm) and, where present, their
 // teachers packed in build/train/models/ (sst2_teacher.ebm) and all-MiniLM-L6-v2 (build/demo/models).
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../web/serve.mjs';
 import { launchBrowser } from '../../tests/browser/harness.mjs';
@@ -34,9 +34,10 @@ if (!specs.length) {
   ];
   specs = candidates.filter(([, , f]) => existsSync(resolve(ROOT, f))).map(([name, task, f]) => ({ name, task, file: resolve(ROOT, f) }));
 }
-for (const s of specs) s.url = `/files${s.file}`;
-
-const server = await startServer({ port: 0, isolated: false, extraMounts: { '/files/': '/' } });
+// Each model's folder is served under its own prefix.
+const mounts = {};
+specs.forEach((s, i) => { mounts[`/bench${i}/`] = dirname(s.file); s.url = `/bench${i}/${basename(s.file)}`; });
+const server = await startServer({ port: 0, isolated: false, extraMounts: mounts });
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage();
