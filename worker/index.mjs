@@ -12,16 +12,21 @@ import { buildRequests, resolveTask } from './tasks.mjs';
 export { EdgebertError, ERROR_CODES } from './errors.mjs';
 export { Tensor } from './tasks.mjs';
 
-// Where the wasm build is, relative to this file, in this repository's layout. A packaged copy
-// that puts edgebert.mjs/.wasm elsewhere passes glueUrl/wasmUrl (or wasmModule + moduleFactory).
-const DEFAULT_GLUE_URL = new URL('../build/wasm/wasm/edgebert.mjs', import.meta.url).href;
-const DEFAULT_WASM_URL = new URL('../build/wasm/wasm/edgebert.wasm', import.meta.url).href;
-const DEFAULT_THREADS_GLUE_URL = new URL('../build/wasm/wasm/edgebert-threads.mjs', import.meta.url).href;
-const DEFAULT_THREADS_WASM_URL = new URL('../build/wasm/wasm/edgebert-threads.wasm', import.meta.url).href;
-const WORKER_URL = new URL('./worker.mjs', import.meta.url);
+// Where the wasm build is, relative to this file: the same in this repository and in the npm
+// package (build/wasm/wasm/ next to worker/). Written as new URL('literal', import.meta.url), the
+// form bundlers (Vite, webpack, esbuild with a plugin) recognise and copy. import.meta.url is
+// undefined in workerd before compatibility date 2026-11-17: then nothing is located here (no
+// throw at import), and the wasm comes from the 'workerd' entry (workerd.mjs) or the options.
+const HERE = typeof import.meta.url === 'string' && import.meta.url !== '' ? import.meta.url : undefined;
+const DEFAULT_GLUE_URL = HERE && new URL('../build/wasm/wasm/edgebert.mjs', import.meta.url).href;
+const DEFAULT_WASM_URL = HERE && new URL('../build/wasm/wasm/edgebert.wasm', import.meta.url).href;
+const DEFAULT_THREADS_GLUE_URL = HERE && new URL('../build/wasm/wasm/edgebert-threads.mjs', import.meta.url).href;
+const DEFAULT_THREADS_WASM_URL = HERE && new URL('../build/wasm/wasm/edgebert-threads.wasm', import.meta.url).href;
 
 const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
 const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'function';
+// Current workerd (nodejs_compat) defines process.versions.node but has no worker_threads Worker.
+const isWorkerd = () => !!globalThis.navigator && globalThis.navigator.userAgent === 'Cloudflare-Workers';
 
 const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl',
   'relaxedSimd', 'relaxedKernelModule'];
@@ -73,10 +78,13 @@ export class Runtime {
  */
 export async function createRuntime(options = {}) {
   checkOptionNames('createRuntime', options, RUNTIME_OPTIONS);
-  const device = options.device || (isNode() || hasBrowserWorker() ? 'worker' : 'inline');
+  options = withPlatformDefaults(options);
+  const device = options.device || (!isWorkerd() && (isNode() || hasBrowserWorker()) ? 'worker' : 'inline');
   if (device !== 'worker' && device !== 'inline') {
     throw new EdgebertError('InvalidArgument', `device must be 'worker' or 'inline', got ${JSON.stringify(device)}`);
   }
+  if (!options.moduleFactory && !options.glueUrl && !DEFAULT_GLUE_URL) throw noLocationError('edgebert.mjs (glueUrl or moduleFactory)');
+  if (!options.wasmModule && !options.wasmUrl && !DEFAULT_WASM_URL) throw noLocationError('edgebert.wasm (wasmUrl or wasmModule)');
   const init = {
     glueUrl: options.moduleFactory ? undefined : await absoluteLocation(options.glueUrl || DEFAULT_GLUE_URL),
     wasmUrl: options.wasmModule ? undefined : await absoluteLocation(options.wasmUrl || DEFAULT_WASM_URL),
@@ -105,7 +113,7 @@ export async function createRuntime(options = {}) {
     }
     init.threadsGlueUrl = await absoluteLocation(options.threadsGlueUrl);
     init.threadsWasmUrl = await absoluteLocation(options.threadsWasmUrl);
-  } else if (!customSingle) {
+  } else if (!customSingle && DEFAULT_THREADS_GLUE_URL) {
     init.threadsGlueUrl = DEFAULT_THREADS_GLUE_URL;
     init.threadsWasmUrl = DEFAULT_THREADS_WASM_URL;
   }
@@ -135,10 +143,33 @@ export async function createRuntime(options = {}) {
   return runtime;
 }
 
+// Set by an entry that brings the engine itself (workerd.mjs: the wasm and glue as module imports);
+// used when the caller names no engine location of their own.
+let platformDefaults = null;
+
+/** @internal for workerd.mjs: { moduleFactory, wasmModule, relaxedKernelModule?, device? }. */
+export function setPlatformDefaults(defaults) {
+  platformDefaults = defaults;
+}
+
+function withPlatformDefaults(options) {
+  if (!platformDefaults || options.glueUrl || options.wasmUrl || options.wasmModule || options.moduleFactory) return options;
+  const out = { ...options };
+  for (const [k, v] of Object.entries(platformDefaults)) if (out[k] === undefined) out[k] = v;
+  return out;
+}
+
+function noLocationError(what) {
+  return new EdgebertError('InvalidArgument',
+    `cannot locate ${what}: import.meta.url is undefined in this runtime (workerd before compatibility date ` +
+    "2026-11-17, some bundlers), so the files next to this module cannot be found; import 'edgebert/workerd' " +
+    "(bundlers that know the 'workerd' condition, such as wrangler, pick it for 'edgebert'), or pass wasmModule and moduleFactory");
+}
+
 async function startWorker() {
   if (isNode()) {
     const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url));
     // An idle worker must not keep Node alive; a busy one must.
     const client = new Client(portOf(worker, (cb) => worker.on('message', cb)), { onIdle: () => worker.unref() });
     const request = client.request.bind(client);
@@ -171,6 +202,7 @@ async function runtimeFor(options) {
     return { runtime: options.runtime, owned: false };
   }
   const ro = pick(options, RUNTIME_OPTIONS);
+  // Platform defaults (workerd.mjs) are shared like the default locations; a caller's own module is not.
   if (ro.wasmModule || ro.moduleFactory) return { runtime: await createRuntime(ro), owned: true };
   const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads,
     String(ro.threadsGlueUrl || ''), String(ro.threadsWasmUrl || '')]);
@@ -215,14 +247,26 @@ async function loadModel(what, source, options) {
   });
   // A worker_threads Worker got a copy of process.env when it started: resolve the default cache
   // folder here, so EDGEBERT_CACHE_DIR set later still applies.
+  // Only downloads are cached; a runtime that denies reading the environment or the home folder
+  // (Deno without --allow-env / --allow-sys) loads without the cache rather than failing.
   let cacheDir = options.cacheDir;
-  if (cacheDir === undefined && options.cache !== false && isNode()) cacheDir = await defaultCacheDir();
+  let cache = options.cache;
+  if (cacheDir === undefined && cache !== false && isNode() && (description.kind === 'url' || description.kind === 'hf')) {
+    try {
+      cacheDir = await defaultCacheDir();
+    } catch (err) {
+      if (!isPermissionError(err)) throw err;
+      cache = false;
+      cacheNote(`edgebert: no model cache (the runtime denies what finding the cache folder needs: ${err.message}); ` +
+        'give cacheDir, or allow environment access (deno --allow-env --allow-sys)');
+    }
+  }
   let loaded;
   try {
     if (options.quantization !== undefined && !['int8', 'fp32'].includes(options.quantization)) {
       throw new EdgebertError('InvalidArgument', `${what}: quantization must be 'int8' or 'fp32', got ${JSON.stringify(options.quantization)}`);
     }
-    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir, quantization: options.quantization } },
+    loaded = await client.request('load', { source: description, options: { cache, cacheDir, quantization: options.quantization } },
       { signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
     if (owned) await runtime.close();
@@ -307,6 +351,18 @@ async function absoluteLocation(where) {
   const base = globalThis.location && globalThis.location.href;
   if (!base) throw new EdgebertError('InvalidArgument', `${JSON.stringify(s)} is relative and there is no page URL to resolve it against; give an absolute URL`);
   return new URL(s, base).href;
+}
+
+// Deno's PermissionDenied / NotCapable: a missing --allow-* flag.
+function isPermissionError(err) {
+  return !!err && (err.name === 'NotCapable' || err.name === 'PermissionDenied' || err.code === 'ERR_ACCESS_DENIED');
+}
+
+let cacheNoted = false;
+function cacheNote(message) {
+  if (cacheNoted) return;
+  cacheNoted = true;
+  console.warn(message);
 }
 
 function checkOptionNames(what, options, allowed) {
