@@ -57,6 +57,12 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
 const PROBE_A = [127, -128, 5, -7, 100, -100, 1, 2, -1, -2, 3, 4, 64, -64, 127, -128];
 const PROBE_B = [255, 255, 255, 128, 129, 200, 0, 127, 250, 251, 252, 253, 254, 255, 128, 255];
 const PROBE_C = [7, -7, 1 << 20, -(1 << 20)];
+// Products whose pairwise sums overflow int16 (2 * 127 * 255): x86's pmaddubsw, which engines without
+// an AVX-VNNI lowering use (JavaScriptCore in Bun, Node 22's V8), saturates them to 32767.
+const PROBE_SAT_A = new Array(16).fill(127);
+const PROBE_SAT_B = new Array(16).fill(255);
+const SAT_EXACT = 4 * 127 * 255;
+const SAT_PMADDUBSW = 2 * 32767;
 
 /**
  * Replaces the eb_relaxed_kernel stub among `imports` by the relaxed kernel module's export when the
@@ -114,6 +120,23 @@ export function wireRelaxedKernel(imports, precompiled) {
         if (i32[12 + l] !== expected[l]) {
           return { relaxed: false, reason: `relaxed dot is not exact unsigned x signed here (lane ${l}: ${i32[12 + l]}, want ${expected[l]}, call ${call})` };
         }
+      }
+      if (call % 1000 === 0) {
+        // Same memory layout, the saturating case; then the mixed-sign case back in place.
+        i8.set(PROBE_SAT_A, 0);
+        u8.set(PROBE_SAT_B, 16);
+        i32.set([0, 0, 0, 0], 8);
+        probe(0);
+        const got = i32[12];
+        if (got !== SAT_EXACT) {
+          return { relaxed: false, reason: got === SAT_PMADDUBSW
+            ? `relaxed dot saturates 16-bit pair sums here (${got}, want ${SAT_EXACT}, call ${call}): this engine lowers it to ` +
+              "x86 pmaddubsw (JavaScriptCore/Bun, Node 22's V8) instead of AVX-VNNI's exact vpdpbusd"
+            : `relaxed dot is not exact unsigned x signed here (saturation probe: ${got}, want ${SAT_EXACT}, call ${call})` };
+        }
+        i8.set(PROBE_A, 0);
+        u8.set(PROBE_B, 16);
+        i32.set(PROBE_C, 8);
       }
     }
     env[key] = new WebAssembly.Instance(kernelModule, { env: { memory } }).exports.kernel;
