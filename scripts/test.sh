@@ -91,6 +91,21 @@ if [ "${1:-}" != "--quick" ] && compgen -G "$ROOT/tests/js/*.test.mjs" > /dev/nu
   [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
 fi
 
+# The packed npm package, installed offline into an empty project, in every runtime that
+# tests/runtimes/node_modules holds (Node 22/24, Deno, Bun, workerd, esbuild) plus this Node and Chromium.
+if [ "${1:-}" != "--quick" ] && [ -f "$ROOT/tests/runtimes/runtimes.test.mjs" ]; then
+  echo "=== [runtimes] node --test tests/runtimes"
+  log="$ROOT/build/runtimes.test.log"
+  node --test "$ROOT"/tests/runtimes/*.test.mjs 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  sk=$(grep -oE '^# skipped [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  passed[runtimes]=${p:-0}; failed[runtimes]=${f:-0}; skipped[runtimes]=${sk:-0}
+  total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+  [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
+fi
+
 # The demo page in real Chromium (Debian's chromium driven by playwright-core), when it is installed.
 if [ "${1:-}" != "--quick" ] && [ -x "${EDGEBERT_CHROMIUM:-/usr/bin/chromium}" ] && compgen -G "$ROOT/tests/browser/*.test.mjs" > /dev/null; then
   echo "=== [browser] demo models + node --test tests/browser (Chromium)"
@@ -108,7 +123,7 @@ fi
 echo
 echo "=== summary"
 for k in "${!passed[@]}"; do
-  printf '  %-7s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
+  printf '  %-8s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
 done | sort
 echo "tests: $total_pass passed, $total_fail failed"
 exit $status
