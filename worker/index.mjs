@@ -5,12 +5,14 @@
 import { Client, createInlinePorts, serve } from './protocol.mjs';
 import { createService } from './service.mjs';
 import { EdgebertError } from './errors.mjs';
-import { describeSource } from './sources.mjs';
+import { sourceLabel } from './sources.mjs';
+import { adaptCallOptions, adaptLoadOptions, env, progressAdapter, resolveSource } from './compat.mjs';
 import { defaultCacheDir } from './cache.mjs';
 import { buildRequests, resolveTask } from './tasks.mjs';
 
 export { EdgebertError, ERROR_CODES } from './errors.mjs';
-export { Tensor } from './tasks.mjs';
+export { Tensor } from './tensor.mjs';
+export { env } from './compat.mjs';
 
 // Where the wasm build is, relative to this file: the same in this repository and in the npm
 // package (build/wasm/wasm/ next to worker/). Written as new URL('literal', import.meta.url), the
@@ -78,7 +80,7 @@ export class Runtime {
  */
 export async function createRuntime(options = {}) {
   checkOptionNames('createRuntime', options, RUNTIME_OPTIONS);
-  options = withPlatformDefaults(options);
+  options = withPlatformDefaults(withEnvLocations(options));
   const device = options.device || (!isWorkerd() && (isNode() || hasBrowserWorker()) ? 'worker' : 'inline');
   if (device !== 'worker' && device !== 'inline') {
     throw new EdgebertError('InvalidArgument', `device must be 'worker' or 'inline', got ${JSON.stringify(device)}`);
@@ -152,6 +154,21 @@ export function setPlatformDefaults(defaults) {
   platformDefaults = defaults;
 }
 
+// env.wasmPaths (transformers.js): a folder URL holding edgebert.mjs/.wasm (and the pthreads files),
+// or an object from those file names to URLs.
+function withEnvLocations(options) {
+  const where = env.wasmPaths;
+  if (!where || options.glueUrl || options.wasmUrl || options.wasmModule || options.moduleFactory) return options;
+  const at = (file) => (typeof where === 'object' ? where[file] : `${String(where).replace(/\/?$/, '/')}${file}`);
+  const out = { ...options, glueUrl: at('edgebert.mjs'), wasmUrl: at('edgebert.wasm') };
+  if (!out.glueUrl || !out.wasmUrl) throw new EdgebertError('InvalidArgument', "env.wasmPaths as an object needs 'edgebert.mjs' and 'edgebert.wasm'");
+  if (!options.threadsGlueUrl && at('edgebert-threads.mjs') && at('edgebert-threads.wasm')) {
+    out.threadsGlueUrl = at('edgebert-threads.mjs');
+    out.threadsWasmUrl = at('edgebert-threads.wasm');
+  }
+  return out;
+}
+
 function withPlatformDefaults(options) {
   if (!platformDefaults || options.glueUrl || options.wasmUrl || options.wasmModule || options.moduleFactory) return options;
   const out = { ...options };
@@ -201,7 +218,7 @@ async function runtimeFor(options) {
     if (options.runtime.closed) throw new EdgebertError('Disposed', 'the runtime was closed');
     return { runtime: options.runtime, owned: false };
   }
-  const ro = pick(options, RUNTIME_OPTIONS);
+  const ro = withEnvLocations(pick(options, RUNTIME_OPTIONS));
   // Platform defaults (workerd.mjs) are shared like the default locations; a caller's own module is not.
   if (ro.wasmModule || ro.moduleFactory) return { runtime: await createRuntime(ro), owned: true };
   const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads,
@@ -236,9 +253,15 @@ export async function getBuildInfo(options = {}) {
   return info;
 }
 
-async function loadModel(what, source, options) {
-  checkOptionNames(what, options, [...RUNTIME_OPTIONS, ...LOAD_OPTIONS]);
-  const description = describeSource(source);
+async function loadModel(what, source, rawOptions) {
+  // transformers.js's spellings (progress_callback, dtype, revision, ...) first, then our checks.
+  const adapted = adaptLoadOptions(what, rawOptions);
+  checkOptionNames(what, adapted.options, [...RUNTIME_OPTIONS, ...LOAD_OPTIONS]);
+  const options = { ...adapted.options };
+  if (options.cacheDir === undefined && env.cacheDir) options.cacheDir = env.cacheDir;
+  if (options.cache === undefined && (isNode() ? env.useFSCache === false : env.useBrowserCache === false)) options.cache = false;
+  const { description, tried } = await resolveSource(source, { revision: adapted.revision, localFilesOnly: adapted.localFilesOnly, what });
+  const progress = progressAdapter(options.onProgress, typeof source === 'string' ? source : sourceLabel(description));
   const { runtime, owned } = await runtimeFor(options);
   const client = runtime.client;
   // A load cancelled here that the worker ran anyway is disposed as soon as its result arrives.
@@ -267,12 +290,16 @@ async function loadModel(what, source, options) {
       throw new EdgebertError('InvalidArgument', `${what}: quantization must be 'int8' or 'fp32', got ${JSON.stringify(options.quantization)}`);
     }
     loaded = await client.request('load', { source: description, options: { cache, cacheDir, quantization: options.quantization } },
-      { signal: options.signal, onProgress: options.onProgress });
+      { signal: options.signal, onProgress: progress.onProgress });
   } catch (err) {
     if (owned) await runtime.close();
+    // A bare name taken for a Hub id after no local file or folder had it: say both.
+    if (tried.length && err instanceof EdgebertError && ['HttpError', 'NetworkError'].includes(err.code)) {
+      err.message = `${JSON.stringify(source)} is not a local file or folder (tried ${tried.join(', ')}), and as a Hub id: ${err.message}`;
+    }
     throw err;
   }
-  return { runtime, owned, loaded };
+  return { runtime, owned, loaded, ready: progress.ready };
 }
 
 function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
@@ -282,7 +309,10 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
     if (disposed) throw new EdgebertError('Disposed', `this ${taskName} pipeline was disposed`);
     // A trailing { signal } is ours, not the task's: pull it out of the options object.
     let signal;
-    const last = args[args.length - 1];
+    let last = args[args.length - 1];
+    if (args.length > 1 && last && typeof last === 'object' && !Array.isArray(last) && !('question' in last)) {
+      last = args[args.length - 1] = adaptCallOptions(last);  // top_k -> topK, ...
+    }
     if (last && typeof last === 'object' && !Array.isArray(last) && 'signal' in last && !('question' in last)) {
       const { signal: s, ...rest } = last;
       signal = s;
@@ -314,7 +344,7 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
  */
 export async function pipeline(task, source, options = {}) {
   const spec = resolveTask(task);
-  const { runtime, owned, loaded } = await loadModel(`pipeline(${JSON.stringify(task)})`, source, options);
+  const { runtime, owned, loaded, ready } = await loadModel(`pipeline(${JSON.stringify(task)})`, source, options);
   const tasks = loaded.info && Array.isArray(loaded.info.tasks) ? loaded.info.tasks : null;
   if (tasks && !tasks.includes(spec.engine)) {
     await runtime.client.request('dispose', { model: loaded.model }).catch(() => {});
@@ -323,6 +353,7 @@ export async function pipeline(task, source, options = {}) {
       `this model (${loaded.info.architecture || loaded.info.model_type || 'unknown architecture'}) cannot do ${spec.name}; ` +
       `it supports ${tasks.join(', ')}`);
   }
+  ready(spec.name);
   return makeCallable(spec.name, runtime, owned, loaded, runtime.info);
 }
 

@@ -32,14 +32,17 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   let gemm = { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' };
   // The glue decides it runs in a Web Worker when importScripts exists and then reads
   // self.location.href at once; workerd before 2026-11-17 has an importScripts stub and no location.
+  // A runtime without import.meta.url here has none in the glue either.
+  const noLocation = typeof import.meta.url !== 'string';
   const restoreLocation = lendWorkerLocation();
   let started;
   try {
     started = factory({
-      // The glue's default computes new URL('edgebert.wasm', import.meta.url), which throws where
-      // import.meta.url is undefined (workerd before 2026-11-17); the wasm comes from instantiateWasm
-      // anyway, and other files (the pthreads worker) keep the glue's default place.
-      locateFile: (path, scriptDirectory) => scriptDirectory + path,
+      // Without locateFile the glue computes new URL('edgebert.wasm', import.meta.url), which throws
+      // where import.meta.url is undefined (workerd before 2026-11-17). The wasm comes from
+      // instantiateWasm anyway. Only there: elsewhere the pthreads glue finds its worker script
+      // through import.meta.url, and with a locateFile it would not.
+      ...(noLocation ? { locateFile: (path, scriptDirectory) => scriptDirectory + path } : {}),
       instantiateWasm(imports, receiveInstance) {
         if (relaxedSimd) gemm = wireRelaxedKernel(imports, relaxedKernel);
         WebAssembly.instantiate(module, imports).then(
