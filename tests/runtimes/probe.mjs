@@ -27,6 +27,9 @@ export async function probe(edgebert, readFixture, options = {}) {
     const e = await embed(t);
     embeddings.push({ dims: e.dims, data: Array.from(e.data) });
   }
+  // A list in, one [n, hidden] Tensor out (transformers.js's shape).
+  const batch = await embed(TEXTS);
+  const batched = { dims: batch.dims, data: Array.from(batch.data) };
   const build = classify.info.build;
   await classify.dispose();
   await embed.dispose();
@@ -34,6 +37,7 @@ export async function probe(edgebert, readFixture, options = {}) {
   return {
     classification,
     embeddings,
+    batched,
     build: { build: build.build, threads: build.threads, gemm_kernel: build.gemm_kernel, gemmReason: build.gemmReason },
   };
 }

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
@@ -36,9 +36,9 @@ const EXPECTED_FILES = [
   'LICENSE', 'README.md', 'package.json',
   'build/wasm/wasm/edgebert.mjs', 'build/wasm/wasm/edgebert.wasm',
   'build/wasm/wasm/edgebert-threads.mjs', 'build/wasm/wasm/edgebert-threads.wasm', 'build/wasm/wasm/edgebert-threads.worker.js',
-  'worker/cache.mjs', 'worker/engine.mjs', 'worker/errors.mjs', 'worker/fetch.mjs', 'worker/index.d.ts', 'worker/index.mjs',
+  'worker/cache.mjs', 'worker/compat.mjs', 'worker/engine.mjs', 'worker/errors.mjs', 'worker/fetch.mjs', 'worker/index.d.ts', 'worker/index.mjs',
   'worker/protocol.mjs', 'worker/relaxed_kernel.mjs', 'worker/relaxed_kernel.wasm', 'worker/service.mjs', 'worker/sources.mjs',
-  'worker/tasks.mjs', 'worker/wasm_loader.mjs', 'worker/worker.mjs', 'worker/workerd.mjs',
+  'worker/tasks.mjs', 'worker/tensor.mjs', 'worker/wasm_loader.mjs', 'worker/worker.mjs', 'worker/workerd.mjs',
 ];
 
 let work;     // temp folder: the tarball and the project
@@ -73,10 +73,11 @@ const parseResult = (stdout) => {
 };
 
 // The answers without the build description (which kernel ran differs by runtime; the bits must not).
-const answers = ({ build, ...rest }) => rest;
+const answers = ({ build, folder, ...rest }) => rest;
 
 async function local(cmd, args, env = {}) {
-  const { stdout, stderr } = await run(cmd, [...args, 'run_local.mjs', join(project, 'fixtures')],
+  // 'hf-folder': also load the classifier from its folder, by path (a Hugging Face checkpoint).
+  const { stdout, stderr } = await run(cmd, [...args, 'run_local.mjs', join(project, 'fixtures'), 'hf-folder'],
     { cwd: project, env: { ...process.env, ...env }, maxBuffer: 1 << 26, timeout: 300_000 });
   const result = parseResult(stdout);
   return { result, stderr };
@@ -96,6 +97,9 @@ test('Node 20 (this Node): import { pipeline } from \'edgebert\' with no locatio
   const { result } = await local(process.execPath, []);
   assert.equal(result.classification.length, 3);
   assert.equal(result.embeddings[0].dims.length, 2);
+  assert.deepEqual(result.folder, result.classification[2]);
+  assert.deepEqual(result.batched.dims, [3, result.embeddings[0].dims[1]]);
+  assert.deepEqual(result.batched.data, result.embeddings.flatMap((e) => e.data));  // the folder gives what its bytes give
   reference = result;
 });
 
@@ -110,6 +114,7 @@ for (const [name, label, args, env] of [
     assert.ok(reference, 'the Node 20 run failed');
     const { result, stderr } = await local(RUNTIMES[name], args, env);
     assert.deepEqual(answers(result), answers(reference));
+    assert.deepEqual(result.folder, reference.folder);
     assert.doesNotMatch(stderr, /NotCapable|PermissionDenied|Requires (env|sys) access/, 'a permission prompt or error');
     // The build info says which GEMM kernel runs and why, never just "failed".
     assert.ok(result.build.gemmReason && !/^the GEMM check against the scalar reference failed$/.test(result.build.gemmReason),
@@ -149,8 +154,8 @@ export default {
 };
 `);
   const pkg = 'node_modules/edgebert';
-  const js = ['cache', 'engine', 'errors', 'fetch', 'index', 'protocol', 'relaxed_kernel', 'service', 'sources', 'tasks', 'wasm_loader', 'worker', 'workerd']
-    .map((f) => `(name = "${pkg}/worker/${f}.mjs", esModule = embed "${pkg}/worker/${f}.mjs")`);
+  const js = readdirSync(join(project, pkg, 'worker')).filter((f) => f.endsWith('.mjs'))
+    .map((f) => `(name = "${pkg}/worker/${f}", esModule = embed "${pkg}/worker/${f}")`);
   const modules = [
     '(name = "wd_main.mjs", esModule = embed "wd_main.mjs")',
     '(name = "probe.mjs", esModule = embed "probe.mjs")',
