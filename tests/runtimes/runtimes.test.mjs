@@ -1,12 +1,12 @@
 // runtimes.test.mjs: packs edgebert with `npm pack`, installs the tarball into an empty project with
 // no network, and runs the same script (probe.mjs) in Node 20 (this Node), Node 22 and 24, Deno
-// (--allow-read only), Bun, workerd (old and current compatibility dates) and Chromium (a plain ES
-// module URL, and an esbuild bundle). Every answer must equal Node 20's, bit for bit. The runtimes
+// (--allow-read only), Bun, workerd (old and current compatibility dates), wrangler dev and Chromium
+// (a plain ES module URL, and an esbuild bundle). Every answer must equal Node 20's, bit for bit. The runtimes
 // come from npm (tests/runtimes/package.json, installed by scripts/setup.sh); a missing one is a skip.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ const RUNTIMES = {
   bun: join(BIN, '@oven/bun-linux-x64/bin/bun'),
   workerd: join(BIN, '@cloudflare/workerd-linux-64/bin/workerd'),
   esbuild: join(BIN, 'esbuild/bin/esbuild'),
+  wrangler: join(BIN, 'wrangler/bin/wrangler.js'),
 };
 const CHROMIUM = process.env.EDGEBERT_CHROMIUM || '/usr/bin/chromium';
 const missing = (name) => (existsSync(RUNTIMES[name]) ? false : `${RUNTIMES[name]} is not installed (npm ci --prefix tests/runtimes)`);
@@ -186,6 +187,57 @@ for (const [date, entry, label] of [
     assert.deepEqual(answers(result), answers(reference));
   });
 }
+
+// wrangler dev with its default flags (but the port), offline: 'edgebert' resolves through the
+// package's 'workerd' condition and wrangler's default rules make the .wasm imports modules.
+test('wrangler dev (default flags, offline): same answers as Node 20', { skip: builtMissing || missing('wrangler') || missing('node24') }, async () => {
+  assert.ok(reference, 'the Node 20 run failed');
+  const dir = join(work, 'wrangler');
+  mkdirSync(dir);
+  cpSync(join(project, 'node_modules'), join(dir, 'node_modules'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'wrangler-consumer', version: '1.0.0', private: true, type: 'module' }));
+  cpSync(join(HERE, 'probe.mjs'), join(dir, 'probe.mjs'));
+  const imports = [];
+  for (const m of [CLASSIFIER, ENCODER]) {
+    for (const f of CHECKPOINT_FILES) {
+      // .bin: a Data module under wrangler's default rules.
+      cpSync(join(MODELS, m, f), join(dir, 'fixtures', `${m}--${f}.bin`));
+      imports.push(`'${m}/${f}': (await import('./fixtures/${m}--${f}.bin')).default,`);
+    }
+  }
+  writeFileSync(join(dir, 'worker.mjs'), `import * as edgebert from 'edgebert';
+import { probe } from './probe.mjs';
+export default {
+  async fetch() {
+    const fixtures = {
+      ${imports.join('\n      ')}
+    };
+    return Response.json(await probe(edgebert, async (m, f) => new Uint8Array(fixtures[m + '/' + f])));
+  },
+};
+`);
+  writeFileSync(join(dir, 'wrangler.toml'), 'name = "edgebert-runtimes"\nmain = "worker.mjs"\ncompatibility_date = "2026-11-17"\n');
+  const port = await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+  // wrangler needs Node >= 22; its own process group, so that workerd goes with it.
+  const child = spawn(RUNTIMES.node24, [RUNTIMES.wrangler, 'dev', '--port', String(port), '--ip', '127.0.0.1'],
+    { cwd: dir, detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!/Ready on/.test(log)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    const text = await response.text();
+    assert.equal(response.status, 200, `${text}\n${log}`);
+    assert.deepEqual(answers(JSON.parse(text)), answers(reference));
+  } finally {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  }
+});
 
 const MIME = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.json': 'application/json' };
 
