@@ -57,7 +57,7 @@ before(async () => {
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
   // --offline: the tarball must install with no registry at all (no dependencies).
   await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: project });
-  for (const f of ['probe.mjs', 'run_local.mjs']) cpSync(join(HERE, f), join(project, f));
+  for (const f of ['probe.mjs', 'run_local.mjs', 'run_hub.mjs']) cpSync(join(HERE, f), join(project, f));
   for (const m of [CLASSIFIER, ENCODER]) {
     for (const f of CHECKPOINT_FILES) cpSync(join(MODELS, m, f), join(project, 'fixtures', m, f));
   }
@@ -122,6 +122,33 @@ for (const [name, label, args, env] of [
       `unexplained kernel choice: ${result.build.gemmReason}`);
   });
 }
+
+test('Deno with --allow-read --allow-net only: an \'org/name\' id loads without the cache, with a note; same answer as Node 20', { skip: builtMissing || missing('deno') }, async () => {
+  // The Hub's layout on 127.0.0.1, from the fixtures.
+  const server = createServer((req, res) => {
+    const m = /^\/org\/([\w-]+)\/resolve\/main\/([\w.]+)$/.exec(req.url);
+    const path = m && join(project, 'fixtures', m[1], m[2]);
+    if (!path || !existsSync(path)) { res.writeHead(404); res.end('Entry not found'); return; }
+    res.end(readFileSync(path));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const host = `http://127.0.0.1:${server.address().port}/`;
+  try {
+    const node = await run(process.execPath, ['run_hub.mjs', host], { cwd: project, env: { ...process.env, EDGEBERT_CACHE_DIR: join(work, 'cache') } });
+    const deno = await run(RUNTIMES.deno, ['run', '--allow-read', '--allow-net=127.0.0.1', 'run_hub.mjs', host],
+      { cwd: project, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' } });
+    const a = parseResult(node.stdout);
+    const b = parseResult(deno.stdout);
+    assert.deepEqual(b.answer, a.answer);
+    assert.deepEqual(a.answer, reference.folder);
+    assert.equal(b.missing.code, 'HttpError');
+    assert.match(b.missing.message, /"org\/missing" is not a local file or folder \(tried .*\), and as a Hub id: config\.json not found \(HTTP 404\)/);
+    assert.match(deno.stderr, /^edgebert: no model cache \(the runtime denies .*--allow-env/m);
+    assert.doesNotMatch(deno.stderr, /NotCapable|Uncaught/);
+  } finally {
+    server.close();
+  }
+});
 
 // workerd: modules listed by their path in the installed package; the wasm as `wasm` modules (what
 // wrangler makes of a .wasm import), the fixtures as `data` modules.
