@@ -159,7 +159,8 @@ export async function resolveSource(source, { revision, localFilesOnly = false, 
     if (d.kind === 'hf' && revision !== undefined && typeof source === 'string' && !source.includes('@')) d.revision = revision;
     return { description: d, tried: [] };
   }
-  const explicitPath = /^(\.{1,2}[\\/]|\/|~|[A-Za-z]:[\\/])/.test(source) || source === '.' || source === '..';
+  // A packed model file name ('models/m.ebm') is a path or page-relative URL, as it always was.
+  const explicitPath = /^(\.{1,2}[\\/]|\/|~|[A-Za-z]:[\\/])/.test(source) || source === '.' || source === '..' || /\.ebm$/i.test(source);
   if (explicitPath || (!REPO_RE.test(source) && isNode())) {
     const d = describeSource(source);  // a path in Node, a URL against the page elsewhere
     return { description: d.kind === 'path' ? await localDescription(d.path, d) : d, tried: [] };

@@ -10,6 +10,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../../worker/tensor.mjs';
 import { closeSharedRuntimes, env, pipeline } from '../../worker/index.mjs';
+import { resolveSource } from '../../worker/compat.mjs';
+import { hfFileUrl } from '../../worker/sources.mjs';
 import { startServer, tempDir } from './helpers.mjs';
 
 const MODELS = fileURLToPath(new URL('../fixtures/models/', import.meta.url));
@@ -34,6 +36,24 @@ test('Tensor: dims, data, size, tolist, slice, mean, normalize and iteration, as
   assert.deepEqual([a.dims, a.tolist(), b.tolist()], [[2], [1, 2], [3, 4]]);
   assert.throws(() => t.slice(2), /index 2 out of range for dimension 0 of size 2/);
   assert.throws(() => t.mean(3), /dimension 3 out of range/);
+});
+
+test('what a string source means: Hub ids, paths, packed files, hf:', async () => {
+  Object.assign(env, ENV0, { remoteHost: 'http://127.0.0.1:9/', localModelPath: '/nonexistent/' });
+  try {
+    const r = await resolveSource('Xenova/some-model', { revision: 'v2' });
+    assert.deepEqual(r.description, { kind: 'hf', repo: 'Xenova/some-model', revision: 'v2', baseUrl: 'http://127.0.0.1:9' });
+    assert.deepEqual(r.tried, [`${process.cwd()}/Xenova/some-model`, '/nonexistent/Xenova/some-model']);
+    assert.deepEqual((await resolveSource('models/m.ebm')).description, { kind: 'path', path: 'models/m.ebm' });
+    assert.deepEqual((await resolveSource('./m')).description, { kind: 'path', path: './m' });
+    assert.deepEqual((await resolveSource('hf:org/name')).description, { kind: 'hf', repo: 'org/name', revision: 'main', baseUrl: 'https://huggingface.co' });
+    env.remotePathTemplate = '{model}/raw/{revision}/';
+    const t = await resolveSource('org/name');
+    assert.equal(t.description.pathTemplate, '{model}/raw/{revision}/');
+    assert.equal(hfFileUrl(t.description, 'config.json'), 'http://127.0.0.1:9/org/name/raw/main/config.json');
+  } finally {
+    Object.assign(env, ENV0);
+  }
 });
 
 if (skip) test('transformers.js compatibility with the real engine', { skip }, () => {});
