@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../../worker/tensor.mjs';
-import { closeSharedRuntimes, env, pipeline } from '../../worker/index.mjs';
+import { closeSharedRuntimes, env, getBuildInfo, pipeline } from '../../worker/index.mjs';
 import { resolveSource } from '../../worker/compat.mjs';
 import { hfFileUrl } from '../../worker/sources.mjs';
 import { startServer, tempDir } from './helpers.mjs';
@@ -151,6 +151,19 @@ else describe('transformers.js compatibility with the real engine', () => {
     Object.assign(env, { allowRemoteModels: false });
     await assert.rejects(pipeline('text-classification', 'nothing'),
       (e) => e.code === 'NotFound' && /"nothing" is not a local file or folder \(tried .*\) and remote models are off \(env.allowRemoteModels is false\)/.test(e.message));
+  });
+
+  test('env.wasmPaths names where the engine files are', async (t) => {
+    const dir = await tempDir(t);
+    try {
+      env.wasmPaths = new URL('../../build/wasm/wasm/', import.meta.url).href;
+      assert.equal((await getBuildInfo({ device: 'inline' })).build, 'simd128-single-thread');
+      env.wasmPaths = `file://${dir}/`;
+      await assert.rejects(getBuildInfo({ device: 'inline' }),
+        (e) => e.code === 'NotFound' && e.message.includes(`${dir}/edgebert.mjs`));
+    } finally {
+      Object.assign(env, ENV0);
+    }
   });
 
   test('options with no meaning here are errors that say why', async () => {
