@@ -219,7 +219,8 @@ async function runtimeFor(options) {
     return { runtime: options.runtime, owned: false };
   }
   const ro = withEnvLocations(pick(options, RUNTIME_OPTIONS));
-  // Platform defaults (workerd.mjs) are shared like the default locations; a caller's own module is not.
+  // A caller's own module gets a runtime of its own. Platform defaults (workerd.mjs) are filled in by
+  // createRuntime, so that runtime is shared like the one at the default locations.
   if (ro.wasmModule || ro.moduleFactory) return { runtime: await createRuntime(ro), owned: true };
   const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads,
     String(ro.threadsGlueUrl || ''), String(ro.threadsWasmUrl || '')]);
