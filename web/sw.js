@@ -15,7 +15,7 @@ const PRECACHE = [
   'web/', 'web/index.html', 'web/app.mjs', 'web/style.css',
   'worker/index.mjs', 'worker/worker.mjs', 'worker/protocol.mjs', 'worker/service.mjs', 'worker/engine.mjs',
   'worker/errors.mjs', 'worker/fetch.mjs', 'worker/cache.mjs', 'worker/sources.mjs', 'worker/tasks.mjs',
-  'worker/wasm_loader.mjs', 'worker/relaxed_kernel.mjs',
+  'worker/wasm_loader.mjs', 'worker/relaxed_kernel.mjs', 'worker/compat.mjs', 'worker/tensor.mjs',
   'build/wasm/wasm/edgebert.mjs', 'build/wasm/wasm/edgebert.wasm',
   'build/wasm/wasm/edgebert-threads.mjs', 'build/wasm/wasm/edgebert-threads.wasm', 'build/wasm/wasm/edgebert-threads.worker.js',
   'build/demo/models/index.json',

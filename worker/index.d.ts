@@ -19,9 +19,41 @@ export declare class Tensor {
   readonly dims: number[];
   readonly data: Float32Array;
   readonly type: 'float32';
+  /** Number of values. */
+  readonly size: number;
   /** Nested arrays, like Python's pipeline output. */
-  tolist(): any[];
+  tolist(): any;
+  /** transformers.js's slice: per leading dimension an index (dropped), [start, end] or null (all). */
+  slice(...slices: (number | [number, number] | null | undefined)[]): Tensor;
+  /** Mean over dim (all values when null); keepdim keeps it as size 1. */
+  mean(dim?: number | null, keepdim?: boolean): Tensor;
+  /** Divided by the p-norm along dim (default L2 over dimension 1). */
+  normalize(p?: number, dim?: number): Tensor;
+  /** The sub-tensors along the first dimension. */
+  [Symbol.iterator](): Iterator<Tensor>;
 }
+
+/** transformers.js's env, with its meaning; changes apply to later pipeline() calls. */
+export declare const env: {
+  /** Default true: 'org/name' ids load from remoteHost. */
+  allowRemoteModels: boolean;
+  /** Default true in Node, Deno and Bun, false elsewhere: bare ids are looked for under localModelPath first. */
+  allowLocalModels: boolean;
+  /** Default '/models/'. */
+  localModelPath: string;
+  /** Default 'https://huggingface.co/'. */
+  remoteHost: string;
+  /** Default '{model}/resolve/{revision}/'. */
+  remotePathTemplate: string;
+  /** Default null (the cacheDir default). */
+  cacheDir: string | null;
+  /** false: no Cache Storage in browsers and edge workers. */
+  useBrowserCache: boolean;
+  /** false: no cache folder in Node, Deno and Bun. */
+  useFSCache: boolean;
+  /** A folder URL with edgebert.mjs/.wasm (and the pthreads files), or file name -> URL. */
+  wasmPaths: string | Record<string, string> | null;
+};
 
 /** A Hugging Face-style repository, fetched from `${baseUrl}/${repo}/resolve/${revision}/${file}`. */
 export interface RepoSource {
@@ -45,7 +77,7 @@ export interface FilesSource {
 }
 
 export type ModelSource =
-  | string                          // URL or path of a packed .ebm, or 'hf:org/name[@revision]'
+  | string                          // URL or path of a packed .ebm, a checkpoint folder, 'org/name' or 'hf:org/name[@revision]'
   | URL
   | { url: string | URL; sha256?: string }
   | RepoSource
@@ -55,6 +87,14 @@ export type ModelSource =
   | ArrayBufferView;
 
 export interface ProgressEvent {
+  /** transformers.js's: 'progress' for each update, 'done' once per file, 'ready' when the pipeline is ready. */
+  status: 'progress' | 'done' | 'ready';
+  /** The model id or source as given. */
+  name: string;
+  /** Percent of this file, 0-100 (0 while total is unknown). */
+  progress: number;
+  /** With status 'ready': the task. */
+  task?: string;
   file: string;
   loaded: number;
   /** undefined while unknown (no Content-Length); the file's final event has its size. */
@@ -87,8 +127,22 @@ export interface RuntimeOptions {
   threadsWasmUrl?: string | URL;
 }
 
-export interface LoadOptions extends RuntimeOptions {
+export interface LoadOptions extends Omit<RuntimeOptions, 'device'> {
+  /** 'worker' | 'inline', or transformers.js's 'wasm' / 'cpu' / 'auto' (the default choice); others are Unsupported. */
+  device?: 'worker' | 'inline' | 'wasm' | 'cpu' | 'auto';
   onProgress?: (event: ProgressEvent) => void;
+  /** transformers.js spelling of onProgress. */
+  progress_callback?: (event: ProgressEvent) => void;
+  /** transformers.js: 'q8' (= int8, default), 'int8', 'uint8' or 'fp32'; others are Unsupported. */
+  dtype?: 'q8' | 'int8' | 'uint8' | 'fp32';
+  /** transformers.js v2: false = fp32. */
+  quantized?: boolean;
+  /** The Hub revision for an 'org/name' id. */
+  revision?: string;
+  /** true: no remote models for this call. */
+  local_files_only?: boolean;
+  /** transformers.js spelling of cacheDir. */
+  cache_dir?: string;
   signal?: AbortSignal;
   /** Default true: a folder in Node, Cache Storage in browsers and edge workers. false: download anew and refresh the cached copy. */
   cache?: boolean;
@@ -159,7 +213,8 @@ interface Callable<Args extends any[], Result> {
   dispose(): Promise<void>;
 }
 
-interface CallOptions { signal?: AbortSignal }
+/** Call options also accept their snake_case names (top_k, aggregation_strategy, ...). */
+interface CallOptions { signal?: AbortSignal; [snakeCaseAlias: string]: unknown }
 
 export interface TextClassificationOptions extends CallOptions {
   topK?: number | null;
@@ -228,6 +283,7 @@ export interface QuestionAnsweringPipeline {
   readonly info: PipelineInfo;
   dispose(): Promise<void>;
 }
+/** A list with pooling: one [n, hidden] Tensor; a list without pooling: one [1, tokens, hidden] Tensor per input. */
 export interface FeatureExtractionPipeline extends Callable<[string | string[], FeatureExtractionOptions?], Tensor | Tensor[]> {}
 export interface FillMaskPipeline extends Callable<[string | string[], FillMaskOptions?], MaskCandidate[] | MaskCandidate[][] | MaskCandidate[][][]> {}
 export interface Tokenizer extends Callable<[string | string[], TokenizeOptions?], Encoding | Encoding[]> {}

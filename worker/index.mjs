@@ -5,23 +5,30 @@
 import { Client, createInlinePorts, serve } from './protocol.mjs';
 import { createService } from './service.mjs';
 import { EdgebertError } from './errors.mjs';
-import { describeSource } from './sources.mjs';
+import { sourceLabel } from './sources.mjs';
+import { adaptCallOptions, adaptLoadOptions, env, progressAdapter, resolveSource } from './compat.mjs';
 import { defaultCacheDir } from './cache.mjs';
 import { buildRequests, resolveTask } from './tasks.mjs';
 
 export { EdgebertError, ERROR_CODES } from './errors.mjs';
-export { Tensor } from './tasks.mjs';
+export { Tensor } from './tensor.mjs';
+export { env } from './compat.mjs';
 
-// Where the wasm build is, relative to this file, in this repository's layout. A packaged copy
-// that puts edgebert.mjs/.wasm elsewhere passes glueUrl/wasmUrl (or wasmModule + moduleFactory).
-const DEFAULT_GLUE_URL = new URL('../build/wasm/wasm/edgebert.mjs', import.meta.url).href;
-const DEFAULT_WASM_URL = new URL('../build/wasm/wasm/edgebert.wasm', import.meta.url).href;
-const DEFAULT_THREADS_GLUE_URL = new URL('../build/wasm/wasm/edgebert-threads.mjs', import.meta.url).href;
-const DEFAULT_THREADS_WASM_URL = new URL('../build/wasm/wasm/edgebert-threads.wasm', import.meta.url).href;
-const WORKER_URL = new URL('./worker.mjs', import.meta.url);
+// Where the wasm build is, relative to this file: the same in this repository and in the npm
+// package (build/wasm/wasm/ next to worker/). Written as new URL('literal', import.meta.url), the
+// form bundlers (Vite, webpack, esbuild with a plugin) recognise and copy. import.meta.url is
+// undefined in workerd before compatibility date 2026-11-17: then nothing is located here (no
+// throw at import), and the wasm comes from the 'workerd' entry (workerd.mjs) or the options.
+const HERE = typeof import.meta.url === 'string' && import.meta.url !== '' ? import.meta.url : undefined;
+const DEFAULT_GLUE_URL = HERE && new URL('../build/wasm/wasm/edgebert.mjs', import.meta.url).href;
+const DEFAULT_WASM_URL = HERE && new URL('../build/wasm/wasm/edgebert.wasm', import.meta.url).href;
+const DEFAULT_THREADS_GLUE_URL = HERE && new URL('../build/wasm/wasm/edgebert-threads.mjs', import.meta.url).href;
+const DEFAULT_THREADS_WASM_URL = HERE && new URL('../build/wasm/wasm/edgebert-threads.wasm', import.meta.url).href;
 
 const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
 const hasBrowserWorker = () => !isNode() && typeof globalThis.Worker === 'function';
+// Current workerd (nodejs_compat) defines process.versions.node but has no worker_threads Worker.
+const isWorkerd = () => !!globalThis.navigator && globalThis.navigator.userAgent === 'Cloudflare-Workers';
 
 const RUNTIME_OPTIONS = ['device', 'wasmModule', 'wasmUrl', 'glueUrl', 'moduleFactory', 'threads', 'threadsGlueUrl', 'threadsWasmUrl',
   'relaxedSimd', 'relaxedKernelModule'];
@@ -73,10 +80,13 @@ export class Runtime {
  */
 export async function createRuntime(options = {}) {
   checkOptionNames('createRuntime', options, RUNTIME_OPTIONS);
-  const device = options.device || (isNode() || hasBrowserWorker() ? 'worker' : 'inline');
+  options = withPlatformDefaults(withEnvLocations(options));
+  const device = options.device || (!isWorkerd() && (isNode() || hasBrowserWorker()) ? 'worker' : 'inline');
   if (device !== 'worker' && device !== 'inline') {
     throw new EdgebertError('InvalidArgument', `device must be 'worker' or 'inline', got ${JSON.stringify(device)}`);
   }
+  if (!options.moduleFactory && !options.glueUrl && !DEFAULT_GLUE_URL) throw noLocationError('edgebert.mjs (glueUrl or moduleFactory)');
+  if (!options.wasmModule && !options.wasmUrl && !DEFAULT_WASM_URL) throw noLocationError('edgebert.wasm (wasmUrl or wasmModule)');
   const init = {
     glueUrl: options.moduleFactory ? undefined : await absoluteLocation(options.glueUrl || DEFAULT_GLUE_URL),
     wasmUrl: options.wasmModule ? undefined : await absoluteLocation(options.wasmUrl || DEFAULT_WASM_URL),
@@ -105,7 +115,7 @@ export async function createRuntime(options = {}) {
     }
     init.threadsGlueUrl = await absoluteLocation(options.threadsGlueUrl);
     init.threadsWasmUrl = await absoluteLocation(options.threadsWasmUrl);
-  } else if (!customSingle) {
+  } else if (!customSingle && DEFAULT_THREADS_GLUE_URL) {
     init.threadsGlueUrl = DEFAULT_THREADS_GLUE_URL;
     init.threadsWasmUrl = DEFAULT_THREADS_WASM_URL;
   }
@@ -135,10 +145,48 @@ export async function createRuntime(options = {}) {
   return runtime;
 }
 
+// Set by an entry that brings the engine itself (workerd.mjs: the wasm and glue as module imports);
+// used when the caller names no engine location of their own.
+let platformDefaults = null;
+
+/** @internal for workerd.mjs: { moduleFactory, wasmModule, relaxedKernelModule?, device? }. */
+export function setPlatformDefaults(defaults) {
+  platformDefaults = defaults;
+}
+
+// env.wasmPaths (transformers.js): a folder URL holding edgebert.mjs/.wasm (and the pthreads files),
+// or an object from those file names to URLs.
+function withEnvLocations(options) {
+  const where = env.wasmPaths;
+  if (!where || options.glueUrl || options.wasmUrl || options.wasmModule || options.moduleFactory) return options;
+  const at = (file) => (typeof where === 'object' ? where[file] : `${String(where).replace(/\/?$/, '/')}${file}`);
+  const out = { ...options, glueUrl: at('edgebert.mjs'), wasmUrl: at('edgebert.wasm') };
+  if (!out.glueUrl || !out.wasmUrl) throw new EdgebertError('InvalidArgument', "env.wasmPaths as an object needs 'edgebert.mjs' and 'edgebert.wasm'");
+  if (!options.threadsGlueUrl && at('edgebert-threads.mjs') && at('edgebert-threads.wasm')) {
+    out.threadsGlueUrl = at('edgebert-threads.mjs');
+    out.threadsWasmUrl = at('edgebert-threads.wasm');
+  }
+  return out;
+}
+
+function withPlatformDefaults(options) {
+  if (!platformDefaults || options.glueUrl || options.wasmUrl || options.wasmModule || options.moduleFactory) return options;
+  const out = { ...options };
+  for (const [k, v] of Object.entries(platformDefaults)) if (out[k] === undefined) out[k] = v;
+  return out;
+}
+
+function noLocationError(what) {
+  return new EdgebertError('InvalidArgument',
+    `cannot locate ${what}: import.meta.url is undefined in this runtime (workerd before compatibility date ` +
+    "2026-11-17, some bundlers), so the files next to this module cannot be found; import 'edgebert/workerd' " +
+    "(bundlers that know the 'workerd' condition, such as wrangler, pick it for 'edgebert'), or pass wasmModule and moduleFactory");
+}
+
 async function startWorker() {
   if (isNode()) {
     const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url));
     // An idle worker must not keep Node alive; a busy one must.
     const client = new Client(portOf(worker, (cb) => worker.on('message', cb)), { onIdle: () => worker.unref() });
     const request = client.request.bind(client);
@@ -170,7 +218,9 @@ async function runtimeFor(options) {
     if (options.runtime.closed) throw new EdgebertError('Disposed', 'the runtime was closed');
     return { runtime: options.runtime, owned: false };
   }
-  const ro = pick(options, RUNTIME_OPTIONS);
+  const ro = withEnvLocations(pick(options, RUNTIME_OPTIONS));
+  // A caller's own module gets a runtime of its own. Platform defaults (workerd.mjs) are filled in by
+  // createRuntime, so that runtime is shared like the one at the default locations.
   if (ro.wasmModule || ro.moduleFactory) return { runtime: await createRuntime(ro), owned: true };
   const key = JSON.stringify([ro.device || '', String(ro.glueUrl || ''), String(ro.wasmUrl || ''), ro.threads === undefined ? 'auto' : ro.threads,
     String(ro.threadsGlueUrl || ''), String(ro.threadsWasmUrl || '')]);
@@ -204,9 +254,15 @@ export async function getBuildInfo(options = {}) {
   return info;
 }
 
-async function loadModel(what, source, options) {
-  checkOptionNames(what, options, [...RUNTIME_OPTIONS, ...LOAD_OPTIONS]);
-  const description = describeSource(source);
+async function loadModel(what, source, rawOptions) {
+  // transformers.js's spellings (progress_callback, dtype, revision, ...) first, then our checks.
+  const adapted = adaptLoadOptions(what, rawOptions);
+  checkOptionNames(what, adapted.options, [...RUNTIME_OPTIONS, ...LOAD_OPTIONS]);
+  const options = { ...adapted.options };
+  if (options.cacheDir === undefined && env.cacheDir) options.cacheDir = env.cacheDir;
+  if (options.cache === undefined && (isNode() ? env.useFSCache === false : env.useBrowserCache === false)) options.cache = false;
+  const { description, tried } = await resolveSource(source, { revision: adapted.revision, localFilesOnly: adapted.localFilesOnly, what });
+  const progress = progressAdapter(options.onProgress, typeof source === 'string' ? source : sourceLabel(description));
   const { runtime, owned } = await runtimeFor(options);
   const client = runtime.client;
   // A load cancelled here that the worker ran anyway is disposed as soon as its result arrives.
@@ -215,21 +271,37 @@ async function loadModel(what, source, options) {
   });
   // A worker_threads Worker got a copy of process.env when it started: resolve the default cache
   // folder here, so EDGEBERT_CACHE_DIR set later still applies.
+  // Only downloads are cached; a runtime that denies reading the environment or the home folder
+  // (Deno without --allow-env / --allow-sys) loads without the cache rather than failing.
   let cacheDir = options.cacheDir;
-  if (cacheDir === undefined && options.cache !== false && isNode()) cacheDir = await defaultCacheDir();
+  let cache = options.cache;
+  if (cacheDir === undefined && cache !== false && isNode() && (description.kind === 'url' || description.kind === 'hf')) {
+    try {
+      cacheDir = await defaultCacheDir();
+    } catch (err) {
+      if (!isPermissionError(err)) throw err;
+      cache = false;
+      cacheNote(`edgebert: no model cache (the runtime denies what finding the cache folder needs: ${err.message}); ` +
+        'give cacheDir, or allow environment access (deno --allow-env --allow-sys)');
+    }
+  }
   let loaded;
   try {
     if (options.quantization !== undefined && !['int8', 'fp32'].includes(options.quantization)) {
       throw new EdgebertError('InvalidArgument', `${what}: quantization must be 'int8' or 'fp32', got ${JSON.stringify(options.quantization)}`);
     }
-    loaded = await client.request('load', { source: description, options: { cache: options.cache, cacheDir, quantization: options.quantization,
+    loaded = await client.request('load', { source: description, options: { cache, cacheDir, quantization: options.quantization,
       maxFileSize: options.maxFileSize, downloadTimeoutMs: options.downloadTimeoutMs } },
-      { signal: options.signal, onProgress: options.onProgress });
+      { signal: options.signal, onProgress: progress.onProgress });
   } catch (err) {
     if (owned) await runtime.close();
+    // A bare name taken for a Hub id after no local file or folder had it: say both.
+    if (tried.length && err instanceof EdgebertError && ['HttpError', 'NetworkError'].includes(err.code)) {
+      err.message = `${JSON.stringify(source)} is not a local file or folder (tried ${tried.join(', ')}), and as a Hub id: ${err.message}`;
+    }
     throw err;
   }
-  return { runtime, owned, loaded };
+  return { runtime, owned, loaded, ready: progress.ready };
 }
 
 function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
@@ -239,7 +311,10 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
     if (disposed) throw new EdgebertError('Disposed', `this ${taskName} pipeline was disposed`);
     // A trailing { signal } is ours, not the task's: pull it out of the options object.
     let signal;
-    const last = args[args.length - 1];
+    let last = args[args.length - 1];
+    if (args.length > 1 && last && typeof last === 'object' && !Array.isArray(last) && !('question' in last)) {
+      last = args[args.length - 1] = adaptCallOptions(last);  // top_k -> topK, ...
+    }
     if (last && typeof last === 'object' && !Array.isArray(last) && 'signal' in last && !('question' in last)) {
       const { signal: s, ...rest } = last;
       signal = s;
@@ -271,7 +346,7 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
  */
 export async function pipeline(task, source, options = {}) {
   const spec = resolveTask(task);
-  const { runtime, owned, loaded } = await loadModel(`pipeline(${JSON.stringify(task)})`, source, options);
+  const { runtime, owned, loaded, ready } = await loadModel(`pipeline(${JSON.stringify(task)})`, source, options);
   const tasks = loaded.info && Array.isArray(loaded.info.tasks) ? loaded.info.tasks : null;
   if (tasks && !tasks.includes(spec.engine)) {
     await runtime.client.request('dispose', { model: loaded.model }).catch(() => {});
@@ -280,6 +355,7 @@ export async function pipeline(task, source, options = {}) {
       `this model (${loaded.info.architecture || loaded.info.model_type || 'unknown architecture'}) cannot do ${spec.name}; ` +
       `it supports ${tasks.join(', ')}`);
   }
+  ready(spec.name);
   return makeCallable(spec.name, runtime, owned, loaded, runtime.info);
 }
 
@@ -308,6 +384,18 @@ async function absoluteLocation(where) {
   const base = globalThis.location && globalThis.location.href;
   if (!base) throw new EdgebertError('InvalidArgument', `${JSON.stringify(s)} is relative and there is no page URL to resolve it against; give an absolute URL`);
   return new URL(s, base).href;
+}
+
+// Deno's PermissionDenied / NotCapable: a missing --allow-* flag.
+function isPermissionError(err) {
+  return !!err && (err.name === 'NotCapable' || err.name === 'PermissionDenied' || err.code === 'ERR_ACCESS_DENIED');
+}
+
+let cacheNoted = false;
+function cacheNote(message) {
+  if (cacheNoted) return;
+  cacheNoted = true;
+  console.warn(message);
 }
 
 function checkOptionNames(what, options, allowed) {

@@ -55,7 +55,7 @@ export function describeSource(source) {
     `'hf:org/name@revision' or { repo, revision?, baseUrl? }; got ${describeValue(source)}`);
 }
 
-const HF_FILE_NAMES = ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
+export const HF_FILE_NAMES = ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 function hfFilesSource(files) {
   const out = {};
@@ -89,7 +89,12 @@ function hfSource(repo, revision = 'main', baseUrl = HF_BASE_URL) {
 }
 
 /** The URL of one file of a repository, in the Hub's layout. */
-export function hfFileUrl({ repo, revision, baseUrl }, file) {
+export function hfFileUrl({ repo, revision, baseUrl, pathTemplate }, file) {
+  if (pathTemplate) {
+    // transformers.js's env.remotePathTemplate, e.g. '{model}/resolve/{revision}/' (the Hub's) or '{model}/'.
+    const path = pathTemplate.replaceAll('{model}', repo).replaceAll('{revision}', encodeURIComponent(revision));
+    return `${baseUrl}/${path.replace(/^\/+/, '').replace(/\/?$/, '/')}${file}`;
+  }
   return `${baseUrl}/${repo}/resolve/${encodeURIComponent(revision)}/${file}`;
 }
 
@@ -100,7 +105,7 @@ export function sourceLabel(d) {
     case 'url': return d.url;
     case 'path': return d.path;
     case 'blob': return `Blob ${d.name}`;
-    case 'hf-files': return `checkpoint files (${Object.keys(d.files).join(', ')})`;
+    case 'hf-files': return d.dir ? `checkpoint folder ${d.dir}` : `checkpoint files (${Object.keys(d.files).join(', ')})`;
     default: return 'model bytes';
   }
 }
@@ -122,7 +127,10 @@ export function fileSpecs(d) {
     case 'hf-files':
       return Object.entries(d.files).map(([name, v]) => ({
         name,
-        open: async () => (typeof Blob !== 'undefined' && v instanceof Blob
+        // { path }: a file of a local checkpoint folder (compat.mjs found it there).
+        open: async () => (v && typeof v.path === 'string' && !ArrayBuffer.isView(v)
+          ? nodeFileChunks(v.path).catch((err) => { throw localFileError(v.path, err); })
+          : typeof Blob !== 'undefined' && v instanceof Blob
           ? { size: v.size, chunks: streamChunks(v.stream()) }
           : { size: v.byteLength, chunks: (async function* one() { yield v; })() }),
       }));
@@ -144,6 +152,7 @@ export function fileSpecs(d) {
 
 function localFileError(path, err) {
   if (err && err.code === 'ENOENT') return new EdgebertError('NotFound', `model file not found: ${path}`);
+  if (err && err.code === 'EISDIR') return new EdgebertError('InvalidArgument', `${path} is a folder: give a packed .ebm file, or a folder holding config.json, model.safetensors and tokenizer.json or vocab.txt`);
   return new EdgebertError('IoError', `cannot read ${path}: ${err && err.message}`);
 }
 

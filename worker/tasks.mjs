@@ -3,6 +3,9 @@
 // Python `transformers` pipelines return them. Pure functions, no engine.
 
 import { EdgebertError } from './errors.mjs';
+import { Tensor, stack } from './tensor.mjs';
+
+export { Tensor } from './tensor.mjs';
 
 // Counts cross to the engine as C int: above INT32_MAX they would be refused there with a message
 // about a different number (2**31 reads as "is 2147483648; it must be at least 1").
@@ -188,25 +191,10 @@ export function buildRequests(taskName, args) {
     shapeOne = (perMask) => (perMask.length === 1 ? perMask[0] : perMask);
   } else if (task.engine === 'feature-extraction') {
     shapeOne = (t) => new Tensor(t.dims, t.data);
+    // Pooled embeddings of a list are one [n, hidden] Tensor (transformers.js); unpooled ones stay a
+    // list of [1, tokens, hidden], because their token counts differ and we do not pad.
+    if (batched && opts.pooling !== 'none') shapeAll = (outs) => stack(outs.map(shapeOne));
   }
   return { engineTask: task.engine, requests, shape: shapeAll };
 }
 
-/** A dense float32 tensor: data in row-major order, dims like [1, tokens, hidden] or [1, hidden]. */
-export class Tensor {
-  constructor(dims, data) {
-    this.dims = dims;
-    this.data = data;
-    this.type = 'float32';
-  }
-
-  /** Nested arrays, like Python's pipeline output. */
-  tolist() {
-    const build = (offset, d) => {
-      if (d === this.dims.length - 1) return Array.from(this.data.subarray(offset, offset + this.dims[d]));
-      const stride = this.dims.slice(d + 1).reduce((a, b) => a * b, 1);
-      return Array.from({ length: this.dims[d] }, (_, i) => build(offset + i * stride, d + 1));
-    };
-    return this.dims.length === 0 ? [] : build(0, 0);
-  }
-}

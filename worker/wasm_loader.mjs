@@ -31,8 +31,19 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   let fail;
   const failed = new Promise((_, reject) => { fail = reject; });
   let gemm = { relaxed: false, reason: 'disabled by the caller (relaxedSimd: false)' };
-  const instance = await Promise.race([
-    factory({
+  // The glue decides it runs in a Web Worker when importScripts exists and then reads
+  // self.location.href at once; workerd before 2026-11-17 has an importScripts stub and no location.
+  // A runtime without import.meta.url here has none in the glue either.
+  const noLocation = typeof import.meta.url !== 'string';
+  const restoreLocation = lendWorkerLocation();
+  let started;
+  try {
+    started = factory({
+      // Without locateFile the glue computes new URL('edgebert.wasm', import.meta.url), which throws
+      // where import.meta.url is undefined (workerd before 2026-11-17). The wasm comes from
+      // instantiateWasm anyway. Only there: elsewhere the pthreads glue finds its worker script
+      // through import.meta.url, and with a locateFile it would not.
+      ...(noLocation ? { locateFile: (path, scriptDirectory) => scriptDirectory + path } : {}),
       instantiateWasm(imports, receiveInstance) {
         if (relaxedSimd) gemm = wireRelaxedKernel(imports, relaxedKernel);
         watchHeapGrowth(imports, memory);
@@ -41,9 +52,11 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
           (err) => fail(new Error(`edgebert: wasm instantiation failed: ${err && err.message}`)));
         return {};  // Emscripten's signal that instantiation is asynchronous
       },
-    }),
-    failed,
-  ]);
+    });
+  } finally {
+    restoreLocation();
+  }
+  const instance = await Promise.race([started, failed]);
   if (gemm.wired) {
     // The C++ side runs ragged and extreme cases through the kernel against its scalar reference.
     const on = instance._eb_gemm_set_relaxed(1) === 1;
@@ -55,12 +68,29 @@ export async function instantiateEdgebert({ factory, wasm, relaxedSimd = true, r
   return instance;
 }
 
+function lendWorkerLocation() {
+  const scope = typeof self === 'object' && self ? self : null;
+  if (!scope || typeof globalThis.importScripts !== 'function' || scope.location !== undefined) return () => {};
+  try {
+    Object.defineProperty(scope, 'location', { value: { href: '' }, configurable: true });
+  } catch {
+    return () => {};
+  }
+  return () => { delete scope.location; };
+}
+
 // The values the probe feeds the instruction: a as int8, b (the "i7" operand) with its top bit set
 // in most lanes, so that only exact unsigned-by-signed arithmetic gives `expected` (saturating
 // pmaddubsw, signed sdot and Node 20's doubled baseline-tier results all differ).
 const PROBE_A = [127, -128, 5, -7, 100, -100, 1, 2, -1, -2, 3, 4, 64, -64, 127, -128];
 const PROBE_B = [255, 255, 255, 128, 129, 200, 0, 127, 250, 251, 252, 253, 254, 255, 128, 255];
 const PROBE_C = [7, -7, 1 << 20, -(1 << 20)];
+// Products whose pairwise sums overflow int16 (2 * 127 * 255): x86's pmaddubsw, which engines without
+// an AVX-VNNI lowering use (JavaScriptCore in Bun, Node 22's V8), saturates them to 32767.
+const PROBE_SAT_A = new Array(16).fill(127);
+const PROBE_SAT_B = new Array(16).fill(255);
+const SAT_EXACT = 4 * 127 * 255;
+const SAT_PMADDUBSW = 2 * 32767;
 
 /**
  * Replaces the eb_relaxed_kernel stub among `imports` by the relaxed kernel module's export when the
@@ -118,6 +148,23 @@ export function wireRelaxedKernel(imports, precompiled) {
         if (i32[12 + l] !== expected[l]) {
           return { relaxed: false, reason: `relaxed dot is not exact unsigned x signed here (lane ${l}: ${i32[12 + l]}, want ${expected[l]}, call ${call})` };
         }
+      }
+      if (call % 1000 === 0) {
+        // Same memory layout, the saturating case; then the mixed-sign case back in place.
+        i8.set(PROBE_SAT_A, 0);
+        u8.set(PROBE_SAT_B, 16);
+        i32.set([0, 0, 0, 0], 8);
+        probe(0);
+        const got = i32[12];
+        if (got !== SAT_EXACT) {
+          return { relaxed: false, reason: got === SAT_PMADDUBSW
+            ? `relaxed dot saturates 16-bit pair sums here (${got}, want ${SAT_EXACT}, call ${call}): this engine lowers it to ` +
+              "x86 pmaddubsw (JavaScriptCore/Bun, Node 22's V8) instead of AVX-VNNI's exact vpdpbusd"
+            : `relaxed dot is not exact unsigned x signed here (saturation probe: ${got}, want ${SAT_EXACT}, call ${call})` };
+        }
+        i8.set(PROBE_A, 0);
+        u8.set(PROBE_B, 16);
+        i32.set(PROBE_C, 8);
       }
     }
     env[key] = new WebAssembly.Instance(kernelModule, { env: { memory } }).exports.kernel;

