@@ -187,6 +187,25 @@ TEST(PublicApi, TokenClassificationEqualsTheEngineWithByteOffsets) {
   EXPECT_TRUE(paulo) << "no token starts at byte 23";
 }
 
+// Invalid UTF-8 reaches the tokenizer as bytes (one U+FFFD per maximal subpart, as TextDecoder):
+// defined results with offsets into the caller's bytes. (RunJson refuses it: JSON must be UTF-8.)
+TEST(PublicApi, InvalidUtf8TextsGiveOffsetsIntoTheBytes) {
+  Pipeline p = LoadOrDie(ModelDir("distilbert_tokcls_sinusoidal"));
+  TokenClassificationRequest r;
+  r.text = "ab\xff\xc3 cd \xe6\x9d Zo\xc3\xab";
+  r.ignore_labels = {};
+  auto spans = p.ClassifyTokens(r);
+  ASSERT_TRUE(spans.ok()) << spans.status().ToString();
+  ASSERT_FALSE(spans->empty());
+  for (const EntitySpan& e : *spans) {
+    ASSERT_LE(e.start, e.end);
+    ASSERT_LE(e.end, r.text.size());
+  }
+  EXPECT_EQ(spans->back().end, r.text.size());  // "Zoë" ends the text
+  auto json = p.RunJson("token-classification", "{\"text\": \"a\xff\"}");
+  EXPECT_EQ(json.status().code(), StatusCode::kCorruptData) << json.status().ToString();
+}
+
 TEST(PublicApi, TokenClassificationWindowsLongTexts) {
   Pipeline p = LoadOrDie(ModelDir("distilbert_tokcls_sinusoidal"));  // 24 positions
   Reference ref("distilbert_tokcls_sinusoidal", true);
