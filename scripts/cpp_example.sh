@@ -70,5 +70,14 @@ else
   echo "FAIL missing model: $(cat "$OUT/stderr.log")"; fail=$((fail + 1))
 fi
 
+# The docs/CPP_API.md quick start prints what the document shows.
+if got=$("$OUT/quickstart" "$M/distilbert_tokcls_sinusoidal" 2>&1) \
+    && grep -q 'bytes \[23, 28)  "Paulo"  word "paulo"' <<< "$got" \
+    && grep -q "^InvalidArgument: this model (token classification) cannot run 'question-answering'" <<< "$got"; then
+  echo "ok   quickstart"; pass=$((pass + 1))
+else
+  echo "FAIL quickstart: $got"; fail=$((fail + 1))
+fi
+
 echo "cpp-example: $pass passed, $fail failed"
 [ "$fail" = 0 ]
