@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -270,6 +271,62 @@ TEST(PublicApi, QuestionAnsweringEqualsTheEngine) {
     EXPECT_EQ((*windowed)[i].score, want[i].Find("score")->as_double());
     EXPECT_EQ((*windowed)[i].answer, want[i].Find("answer")->as_string());
   }
+}
+
+// The transformers QuestionAnsweringPipeline's own answers (tests/fixtures/pipelines, recorded by
+// scripts/fixtures/make_pipeline_fixtures.py) through the typed API in fp32: the same answers and
+// spans (Python's code-point offsets, from ours in bytes), scores within engine_parity_test's 1e-4.
+TEST(PublicApi, QuestionAnsweringMatchesTheTransformersFixtures) {
+  const Json manifest = testing::ReadJsonFixture("pipelines/models/manifest.json");
+  const Json fx = testing::ReadJsonFixture("pipelines/question_answering.json");
+  std::map<std::string, std::unique_ptr<Pipeline>> models;
+  int checked = 0;
+  for (const Json& c : fx.Find("cases")->as_array()) {
+    const std::string name = c.Find("name")->as_string();
+    if (name == "whitespace_context") continue;  // a documented difference (engine_parity_test.cc)
+    const std::string ckpt = c.Find("checkpoint")->as_string();
+    if (!models.count(ckpt)) {
+      std::vector<std::pair<std::string, std::string>> files;
+      for (const auto& kv : manifest.Find(ckpt)->as_object()) {
+        files.emplace_back(kv.first, ReadFileOrFail(FixturePath("pipelines/models/" + kv.second.as_string())));
+      }
+      LoadOptions fp32;
+      fp32.quantization = Quantization::kFp32;
+      auto p = Pipeline::FromHuggingFaceFiles(files, fp32);
+      ASSERT_TRUE(p.ok()) << ckpt << ": " << p.status().ToString();
+      models[ckpt] = std::make_unique<Pipeline>(std::move(p).value());
+    }
+    QuestionAnsweringRequest r{c.Find("question")->as_string(), c.Find("context")->as_string()};
+    for (const auto& [key, v] : c.Find("options")->as_object()) {
+      if (key == "top_k") r.top_k = static_cast<int>(v.as_int());
+      else if (key == "doc_stride") r.doc_stride = static_cast<int>(v.as_int());
+      else if (key == "max_seq_len") r.max_seq_len = static_cast<int>(v.as_int());
+      else if (key == "max_answer_len") r.max_answer_len = static_cast<int>(v.as_int());
+      else if (key == "max_question_len") r.max_question_len = static_cast<int>(v.as_int());
+      else if (key == "handle_impossible_answer") r.handle_impossible_answer = v.as_bool();
+      else if (key == "align_to_words") r.align_to_words = v.as_bool();
+      else FAIL() << name << ": unknown option " << key;
+    }
+    auto answers = models[ckpt]->AnswerQuestion(r);
+    ASSERT_TRUE(answers.ok()) << name << ": " << answers.status().ToString();
+    const Json& expected = *c.Find("expected");
+    ASSERT_EQ(answers->size(), expected.size()) << name;
+    auto code_points = [&](size_t byte) {  // Python's str index of a byte offset into the context
+      size_t n = 0;
+      for (size_t i = 0; i < byte; ++i) n += (static_cast<unsigned char>(r.context[i]) & 0xC0) != 0x80;
+      return static_cast<int64_t>(n);
+    };
+    for (size_t i = 0; i < answers->size(); ++i) {
+      const AnswerSpan& a = (*answers)[i];
+      EXPECT_EQ(a.answer, expected[i].Find("answer")->as_string()) << name << " #" << i;
+      EXPECT_EQ(code_points(a.start), expected[i].Find("start")->as_int()) << name << " #" << i;
+      EXPECT_EQ(code_points(a.end), expected[i].Find("end")->as_int()) << name << " #" << i;
+      EXPECT_NEAR(a.score, expected[i].Find("score")->as_double(), 1e-4) << name << " #" << i;
+      EXPECT_EQ(r.context.substr(a.start, a.end - a.start), a.answer) << name << " #" << i;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 21);
 }
 
 TEST(PublicApi, FeatureExtractionEqualsTheEngine) {
