@@ -51,7 +51,8 @@ struct LoadOptions {
 struct ModelInfo {
   std::string model_type;          // "distilbert" | "bert"
   std::string architecture;        // config.json architectures[0], e.g. "DistilBertForTokenClassification"
-  std::string head;                // the head the engine runs, e.g. "token-classification"
+  std::string head;                // "base model", "sequence classification", "token classification",
+                                   // "question answering" or "masked LM"
   std::vector<std::string> tasks;  // the engine tasks this model runs, e.g. "token-classification"
   std::vector<std::string> labels;  // id2label, index = class id (empty without a classifier)
   int max_position_embeddings = 0;
@@ -173,8 +174,9 @@ struct MaskPrediction {
 // ---- the model ----------------------------------------------------------------------------------
 
 // One loaded model, able to run every task its head serves (ModelInfo::tasks; feature-extraction
-// always). Movable, not copyable. Calls on one Pipeline must not overlap (it keeps scratch memory
-// between calls); separate Pipelines are independent.
+// always). Movable, not copyable; a moved-from Pipeline may only be assigned to or destroyed.
+// Calls on one Pipeline must not overlap (it keeps scratch memory between calls); separate
+// Pipelines are independent.
 class Pipeline {
  public:
   // A packed model file (.ebm, from `edgebert convert`) or a Hugging Face checkpoint directory

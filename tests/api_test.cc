@@ -97,11 +97,15 @@ class TempDir {
 // A text with accents, CJK and an emoji, so that byte, UTF-16 and code-point offsets all differ.
 const char kText[] = "Zoë met José in São Paulo 東京 🙂";
 
+// Version() is the version find_package(edgebert) checks (CMakeLists.txt project()).
+TEST(PublicApi, VersionIsThePackageVersion) { EXPECT_STREQ(Version(), EDGEBERT_PROJECT_VERSION); }
+
 TEST(PublicApi, InfoDescribesTheModel) {
   Pipeline p = LoadOrDie(ModelDir("distilbert_seqcls"), Quantization::kFp32);
   const ModelInfo& info = p.Info();
   EXPECT_EQ(info.model_type, "distilbert");
   EXPECT_EQ(info.architecture, "DistilBertForSequenceClassification");
+  EXPECT_EQ(info.head, "sequence classification");
   EXPECT_EQ(info.labels, (std::vector<std::string>{"negative", "neutral", "positive"}));
   EXPECT_EQ(info.max_position_embeddings, 24);
   EXPECT_EQ(info.quantization, Quantization::kFp32);
