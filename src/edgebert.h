@@ -43,7 +43,8 @@ enum class Quantization {
 struct LoadOptions {
   // kFp32 needs a Hugging Face checkpoint (a packed .ebm holds int8 weights only: InvalidArgument).
   Quantization quantization = Quantization::kInt8;
-  // Threads the int8 GEMMs may use, the caller's included; 1 to 256.
+  // Threads the int8 GEMMs may use, the caller's included; 1 to 256 (Unsupported above 1 in a build
+  // without threads, EDGEBERT_THREADS=0, as the single-threaded wasm one).
   int threads = 1;
 };
 

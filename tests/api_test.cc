@@ -474,7 +474,11 @@ TEST(PublicApi, FromHuggingFaceFilesAndMovesKeepTheModel) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(out->size(), 1u);
   EXPECT_EQ((*out)[0].size(), 5u);  // transformers' default top_k
+#if EDGEBERT_THREADS
   EXPECT_TRUE(other.SetThreads(2).ok());
+#else
+  EXPECT_EQ(other.SetThreads(2).code(), StatusCode::kUnsupported);  // the single-threaded wasm build
+#endif
   EXPECT_EQ(other.SetThreads(0).code(), StatusCode::kInvalidArgument);
 }
 

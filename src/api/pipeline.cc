@@ -84,6 +84,10 @@ Status CheckThreads(int threads) {
   if (threads < 1 || threads > kMaxThreads) {
     return InvalidArgument("threads is " + std::to_string(threads) + "; it must be 1 to " + std::to_string(kMaxThreads));
   }
+  if (threads > 1 && !EDGEBERT_THREADS) {
+    return Unsupported("threads is " + std::to_string(threads) + " but this build of edgebert has no thread support "
+                       "(EDGEBERT_THREADS=0): it runs 1 thread");
+  }
   return Status::Ok();
 }
 
