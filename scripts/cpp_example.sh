@@ -70,6 +70,13 @@ else
   echo "FAIL missing model: $(cat "$OUT/stderr.log")"; fail=$((fail + 1))
 fi
 
+# `edgebert --help` documents `run` (and exits 0).
+if help=$("$CLI" --help) && grep -q "edgebert run <task> <model> <text> \[options\]" <<< "$help"; then
+  echo "ok   edgebert --help lists run"; pass=$((pass + 1))
+else
+  echo "FAIL edgebert --help: $help"; fail=$((fail + 1))
+fi
+
 # The docs/CPP_API.md quick start prints what the document shows.
 if got=$("$OUT/quickstart" "$M/distilbert_tokcls_sinusoidal" 2>&1) \
     && grep -q 'bytes \[23, 28)  "Paulo"  word "paulo"' <<< "$got" \
