@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test.sh: builds and runs the whole test suite: the GoogleTest binary natively, natively under
 # ASan+UBSan, and compiled to wasm under Node (again under Node 24 through the relaxed-SIMD GEMM
-# kernel, where that runs); then the JavaScript tests (node:test) when present,
+# kernel, where that runs); then the C++ example built against the installed library
+# (scripts/cpp_example.sh), the JavaScript tests (node:test) when present,
 # and the demo page's tests in Chromium when chromium is installed.
 # Prints each run's own output and a summary. Exit code 0 only if every run passed.
 #
 #   scripts/test.sh             everything
-#   scripts/test.sh --quick     native only (for the edit-compile loop)
+#   scripts/test.sh --quick     native only, and the C++ example (for the edit-compile loop)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -56,6 +57,7 @@ for flavour in "${flavours[@]}"; do
     passed[$flavour]=0; failed[$flavour]=1; total_fail=$((total_fail + 1)); status=1
     continue
   fi
+  [ "$flavour" = native ] && native_built=1
   case "$flavour" in
     wasm)
       run_gtest wasm node "$ROOT/build/wasm/tests/edgebert_tests.js"
@@ -77,6 +79,20 @@ for flavour in "${flavours[@]}"; do
     *)    run_gtest "$flavour" "$ROOT/build/$flavour/tests/edgebert_tests" ;;
   esac
 done
+
+# The C++ API as a user gets it: install build/native, build examples/cpp against the installed
+# package (find_package(edgebert CONFIG)) and check the example's output against the engine's JSON.
+if [ "${native_built:-0}" = 1 ]; then
+  echo "=== [cpp-example] install + examples/cpp against it"
+  log="$ROOT/build/cpp-example.test.log"
+  bash "$ROOT/scripts/cpp_example.sh" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '^cpp-example: [0-9]+ passed' "$log" | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '^cpp-example: [0-9]+ passed, [0-9]+ failed' "$log" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
+  passed[cpp-example]=${p:-0}; failed[cpp-example]=${f:-0}
+  total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+  [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && { failed[cpp-example]=1; total_fail=$((total_fail + 1)); }; }
+fi
 
 if [ "${1:-}" != "--quick" ] && compgen -G "$ROOT/tests/js/*.test.mjs" > /dev/null; then
   echo "=== [js] node --test"
@@ -123,7 +139,7 @@ fi
 echo
 echo "=== summary"
 for k in "${!passed[@]}"; do
-  printf '  %-8s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
+  printf '  %-12s %5s passed, %s failed, %s skipped\n' "$k" "${passed[$k]}" "${failed[$k]}" "${skipped[$k]:-0}"
 done | sort
 echo "tests: $total_pass passed, $total_fail failed"
 exit $status
