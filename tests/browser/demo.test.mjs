@@ -95,7 +95,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     assert.equal(r.state, 'done', r.error);
     const shown = await read.search(page);
     compare.search(shown, await ref.search(await page.inputValue('#search-query'), await page.inputValue('#search-passages')));
-    // all-MiniLM-L6-v2 is the real model: the banking and football passages (1 and 3) rank last.
+    // The search model is trained (the search student): the banking and football passages (1 and 3) rank last.
     assert.deepEqual(shown.slice(-2).map((s) => s.index).sort(), [1, 3]);
     assert.equal(await page.isVisible('#panel-search .model-warning'), false);
   }));
@@ -112,7 +112,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     await page.click('#panel-search button.load');
     await waitModel(page, 'search');
     const log = await page.evaluate(() => window.barLog);
-    const size = JSON.parse(readFileSync(`${MODELS_DIR}index.json`, 'utf8')).models.find((m) => m.id === 'all-MiniLM-L6-v2').size;
+    const size = demoModel('sentence-embeddings').size;  // the search tab's default model
     const sized = log.filter(([v, max]) => v !== null && max === size).map(([v]) => v);
     assert.ok(sized.length >= 2, `the bar got at least its first and last event: ${JSON.stringify(log)}`);
     assert.equal(sized[0], 0, 'first event at 0');
@@ -259,7 +259,7 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
         assert.ok(shell.includes('/build/wasm/wasm/edgebert-threads.wasm') && shell.includes('/web/app.mjs'), shell.join(' '));
         assert.deepEqual(shell.filter((u) => /\.(ebm|safetensors)$/.test(u)), []);
         const models = await page.evaluate(async () => (await (await caches.open('edgebert-v1')).keys()).map((k) => new URL(k.url).pathname));
-        assert.deepEqual(models, ['/build/demo/models/all-MiniLM-L6-v2.ebm']);
+        assert.deepEqual(models, [`/build/demo/models/${demoModel('sentence-embeddings').file}`]);
       });
     } finally {
       await own.close();
