@@ -79,6 +79,19 @@ try {
     r.min = Math.min(...r.ms);
     console.log(`| ${r.name} | ${r.task} | ${r.tokens} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)} |`);
   }
+  // Paired per round: the first model of each task is the baseline (the teacher when both are
+  // given); the median over rounds of baseline time / this model's time.
+  const first = {};
+  for (const r of result.rows) first[r.task] = first[r.task] || r;
+  console.log('\n| model | against | speed-up (median of per-round ratios) |');
+  console.log('|---|---|---:|');
+  for (const r of result.rows) {
+    const b = first[r.task];
+    if (b === r) continue;
+    r.speedup = median(r.ms.map((ms, i) => b.ms[i] / ms));
+    r.against = b.name;
+    console.log(`| ${r.name} | ${b.name} | ${r.speedup.toFixed(2)}x |`);
+  }
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ chromium: browser.version(), tokens: TOKENS, runs: RUNS, ...result }, null, 2));
 } finally {
   await browser.close();
