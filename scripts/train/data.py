@@ -67,11 +67,12 @@ def _repair_iob2(tags):
     return out
 
 
-def read_uner(data_dir, split):
-    """UNER English-EWT sentences as (words, tags) with tags in NER_LABELS."""
+def _read_conll(path, word_col, tag_col, map_tag):
+    """Sentences of a CoNLL-like file (one token a line, blank lines between sentences, '#'
+    comment lines) as (words, IOB2 tags mapped by map_tag)."""
     sents, words, tags = [], [], []
-    with _open(os.path.join(data_dir, "uner_en_ewt", f"{split}.iob2")) as f:
-        for line in f:
+    with _open(path) as f:
+        for line in list(f) + [""]:
             line = line.rstrip("\n")
             if line.startswith("#"):
                 continue
@@ -81,31 +82,20 @@ def read_uner(data_dir, split):
                 words, tags = [], []
                 continue
             cols = line.split("\t")
-            words.append(cols[1])
-            tags.append(_map_uner_tag(cols[2]))
-    if words:
-        sents.append((words, _repair_iob2(tags)))
+            words.append(cols[word_col])
+            tags.append(map_tag(cols[tag_col]))
     return sents
+
+
+def read_uner(data_dir, split):
+    """UNER English-EWT sentences as (words, tags) with tags in NER_LABELS."""
+    return _read_conll(os.path.join(data_dir, "uner_en_ewt", f"{split}.iob2"), 1, 2, _map_uner_tag)
 
 
 def read_wnut(data_dir, split):
     """WNUT-17 sentences as (words, tags): person -> PER, location -> LOC, corporation and
     group -> ORG, the rest -> O."""
-    sents, words, tags = [], [], []
-    with _open(os.path.join(data_dir, "wnut17", f"{split}.conll")) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line.strip():
-                if words:
-                    sents.append((words, _repair_iob2(tags)))
-                words, tags = [], []
-                continue
-            cols = line.split("\t")
-            words.append(cols[0])
-            tags.append(_map_wnut_tag(cols[-1]))
-    if words:
-        sents.append((words, _repair_iob2(tags)))
-    return sents
+    return _read_conll(os.path.join(data_dir, "wnut17", f"{split}.conll"), 0, -1, _map_wnut_tag)
 
 
 def read_squad(data_dir, split):

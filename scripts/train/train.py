@@ -192,6 +192,20 @@ def run_epochs(trainer, n, hp, seed, step_fn, max_seconds=None):
     return trainer.step
 
 
+def fit_and_save(model, trainer, n, hp, seed, step, max_seconds, tokenizer_src, out, meta):
+    """Runs the epochs, saves the model (fp32, with the tokenizer files) and its training.json."""
+    t0 = time.time()
+    done = run_epochs(trainer, n, hp, seed, step, max_seconds)
+    model.eval()
+    M.save_model(model.float().cpu(), tokenizer_src, out)
+    trainer.done()
+    meta = dict(meta, seed=seed, hp=hp, train_rows=n, steps=trainer.steps, steps_done=done,
+                seconds=round(time.time() - t0, 1), device=str(device()))
+    with open(os.path.join(out, "training.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    return model, meta
+
+
 # --- teachers -------------------------------------------------------------------------------------
 
 def train_teacher(task, base, out, data_dir, seed=42, with_wnut=False, hp=None, max_seconds=None):
@@ -221,16 +235,8 @@ def train_teacher(task, base, out, data_dir, seed=42, with_wnut=False, hp=None, 
             lg = o.logits.float()
             return F.cross_entropy(lg.reshape(-1, lg.shape[-1]), b["labels"].reshape(-1), ignore_index=-100)
 
-    t0 = time.time()
-    done = run_epochs(trainer, n, hp, seed, step, max_seconds)
-    model.eval()
-    M.save_model(model.float().cpu(), base, out)
-    trainer.done()
-    meta = {"kind": "teacher", "task": task, "seed": seed, "hp": hp, "with_wnut": with_wnut,
-            "train_rows": n, "steps": steps, "steps_done": done, "seconds": round(time.time() - t0, 1), "device": str(dev)}
-    with open(os.path.join(out, "training.json"), "w") as f:
-        json.dump(meta, f, indent=2)
-    return model, meta
+    return fit_and_save(model, trainer, n, hp, seed, step, max_seconds, base, out,
+                        {"kind": "teacher", "task": task, "with_wnut": with_wnut})
 
 
 # --- students -------------------------------------------------------------------------------------
@@ -299,17 +305,8 @@ def train_student(task, teacher_dir, out, data_dir, seed=42, alpha_cos=None, wit
             loss_task = (F.cross_entropy(s_st, b["start"]) + F.cross_entropy(s_en, b["end"])) / 2
         return hp["alpha_ce"] * loss_ce + hp["alpha_task"] * loss_task + hp["alpha_cos"] * loss_cos
 
-    t0 = time.time()
-    done = run_epochs(trainer, n, hp, seed, step, max_seconds)
-    student.eval()
-    M.save_model(student.float().cpu(), teacher_dir, out)
-    trainer.done()
-    meta = {"kind": "student", "task": task, "steps_done": done, "seed": seed, "hp": hp, "layer_map": list(LAYER_MAP),
-            "with_wnut": with_wnut, "train_rows": n, "steps": steps,
-            "seconds": round(time.time() - t0, 1), "device": str(dev)}
-    with open(os.path.join(out, "training.json"), "w") as f:
-        json.dump(meta, f, indent=2)
-    return student, meta
+    return fit_and_save(student, trainer, n, hp, seed, step, max_seconds, teacher_dir, out,
+                        {"kind": "student", "task": task, "layer_map": list(LAYER_MAP), "with_wnut": with_wnut})
 
 
 def mean_pool(hidden, mask):
@@ -346,16 +343,8 @@ def train_search(teacher_dir, out, data_dir, seed=42, hp=None, max_seconds=None,
             se = mean_pool(student(input_ids=b["input_ids"], attention_mask=mask).last_hidden_state.float(), mask)
         return F.mse_loss(se, te) + (1 - F.cosine_similarity(se, te, dim=-1)).mean()
 
-    t0 = time.time()
-    done = run_epochs(trainer, n, hp, seed, step, max_seconds)
-    student.eval()
-    M.save_model(student.float().cpu(), teacher_dir, out)
-    trainer.done()
-    meta = {"kind": "student", "task": "search", "steps_done": done, "seed": seed, "hp": hp, "layer_map": list(LAYER_MAP),
-            "train_rows": n, "steps": steps, "seconds": round(time.time() - t0, 1), "device": str(dev)}
-    with open(os.path.join(out, "training.json"), "w") as f:
-        json.dump(meta, f, indent=2)
-    return student, meta
+    return fit_and_save(student, trainer, n, hp, seed, step, max_seconds, teacher_dir, out,
+                        {"kind": "student", "task": "search", "layer_map": list(LAYER_MAP)})
 
 
 # --- evaluation (fp32, transformers) -----------------------------------------------------------------
