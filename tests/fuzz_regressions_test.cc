@@ -1,0 +1,56 @@
+// fuzz_regressions_test.cc: replays every input under tests/fuzz/regressions/<target>/ through its
+// fuzz target (tests/fuzz/fuzz_targets.h), in every build: each input once crashed, hung or broke
+// an invariant, and must now be handled (a bug aborts the run with the sanitizer's or the
+// target's report). The fuzzers themselves: scripts/build.sh fuzz, scripts/fuzz.sh.
+#include <dirent.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "fuzz/fuzz_targets.h"
+#include "test_util.h"
+
+namespace edgebert::fuzz {
+namespace {
+
+std::vector<std::string> ListFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.empty() || name[0] == '.' || name == "README.md") continue;
+      files.push_back(dir + "/" + name);
+    }
+    closedir(d);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(FuzzRegressions, EveryInputIsHandled) {
+  int replayed = 0;
+  for (const FuzzTarget& t : FuzzTargets()) {
+    for (const std::string& path : ListFiles(std::string(EDGEBERT_FUZZ_REGRESSIONS_DIR) + "/" + t.name)) {
+      SCOPED_TRACE(path);
+      const std::string bytes = testing::ReadFileOrFail(path);
+      t.run(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      ++replayed;
+    }
+  }
+  std::printf("replayed %d fuzz regression inputs\n", replayed);
+}
+
+// Valid inputs run through the targets' invariant checks without tripping them.
+TEST(FuzzRegressions, TargetsAcceptValidInputs) {
+  const std::string json = R"({"a": [1, 2.5, -0.0, 1e300, "x\u00e9\ud83d\ude00", true, null, {}]})";
+  FuzzJson(reinterpret_cast<const uint8_t*>(json.data()), json.size());
+  // Tokenizer: fixture tokenizer.json 0, a pair, longest_first truncation to 8 with stride 2.
+  std::string tok = std::string("\x14\x08\x02\x00\x00", 5) + "Hello world, caf\xc3\xa9!" + kPartSeparator + "A second text";
+  FuzzTokenizer(reinterpret_cast<const uint8_t*>(tok.data()), tok.size());
+}
+
+}  // namespace
+}  // namespace edgebert::fuzz
