@@ -12,6 +12,7 @@
 
 #include "fuzz/fuzz_targets.h"
 #include "test_util.h"
+#include "tokenizer/tokenizer.h"
 
 namespace edgebert::fuzz {
 namespace {
@@ -50,6 +51,44 @@ TEST(FuzzRegressions, TargetsAcceptValidInputs) {
   // Tokenizer: fixture tokenizer.json 0, a pair, longest_first truncation to 8 with stride 2.
   std::string tok = std::string("\x14\x08\x02\x00\x00", 5) + "Hello world, caf\xc3\xa9!" + kPartSeparator + "A second text";
   FuzzTokenizer(reinterpret_cast<const uint8_t*>(tok.data()), tok.size());
+}
+
+// Found by tokenizer_fuzzer: truncation with a stride close to the room left, on a pair whose two
+// texts both overflow, made one window per combination: 18 KB of text asked for ~2 million windows
+// (1.3 GB and 13 s under ASan; out of memory in wasm). Now bounded by kMaxEncodingTokens.
+TEST(FuzzRegressions, TruncationWindowsAreBounded) {
+  auto tok = Tokenizer::FromTokenizerJson(testing::ReadFileOrFail(testing::FixturePath("tokenizer/tokenizer_uncased_added.json")));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  std::string a, b;
+  for (int i = 0; i < 1500; ++i) a += "hello ", b += "world ";
+  EncodeOptions o;
+  o.truncation = {true, 8, 1, TruncationStrategy::kLongestFirst};
+  auto enc = tok->EncodePair(a, b, o);
+  ASSERT_FALSE(enc.ok());
+  EXPECT_EQ(enc.status().code(), StatusCode::kOutOfRange) << enc.status().ToString();
+  EXPECT_NE(enc.status().message().find("windows"), std::string::npos) << enc.status().ToString();
+  // The same texts with a stride that keeps the windows few still encode (HF-exact behaviour).
+  o.truncation = {true, 200, 0, TruncationStrategy::kLongestFirst};
+  auto few = tok->EncodePair(a, b, o);
+  ASSERT_TRUE(few.ok()) << few.status().ToString();
+  EXPECT_GT(few->overflowing.size(), 1u);
+}
+
+// Padding to a caller's max_length (eb_tokenizer_encode's pad_length, the tokenize task's
+// max_length) allocated it blindly: 2^30 tokens is ~30 GB.
+TEST(FuzzRegressions, PaddingIsBounded) {
+  auto tok = Tokenizer::FromTokenizerJson(testing::ReadFileOrFail(testing::FixturePath("tokenizer/tokenizer_uncased_added.json")));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EncodeOptions o;
+  o.padding.strategy = PaddingStrategy::kMaxLength;
+  o.padding.max_length = size_t{1} << 30;
+  auto enc = tok->Encode("hello world", o);
+  ASSERT_FALSE(enc.ok());
+  EXPECT_EQ(enc.status().code(), StatusCode::kOutOfRange) << enc.status().ToString();
+  o.padding.max_length = 512;
+  auto ok = tok->Encode("hello world", o);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 512u);
 }
 
 }  // namespace

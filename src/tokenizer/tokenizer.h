@@ -29,6 +29,12 @@
 namespace edgebert {
 
 enum class TruncationStrategy { kLongestFirst, kOnlyFirst, kOnlySecond };
+
+// The most tokens one Encode/EncodePair may produce across the encoding and its overflowing
+// windows, padding included (about 120 MB of fields). Truncation with a stride close to max_length
+// repeats each token in many windows, and a pair whose two texts both overflow makes one window
+// per combination, so small texts can otherwise ask for gigabytes; beyond this: OutOfRange.
+constexpr size_t kMaxEncodingTokens = size_t{1} << 22;
 enum class PaddingStrategy { kNone, kLongest, kMaxLength };
 
 struct TruncationOptions {

@@ -6,12 +6,14 @@
 //           from part 0, 3 vocab.txt / tokenizer_config.json / special_tokens_map.json from parts
 //           0-2; bits 2-3 truncation (0 off, 1 longest_first, 2 only_first, 3 only_second);
 //           bit 4 pair; bit 5 no special tokens; bits 6-7 padding (0 off, 1 longest, 2 max_length)
-//   bytes 1, 2, 3: max_length, stride, pad length
+//   bytes 1, 2, 3: max_length, stride, pad length (ByteToLength: 0-199 as is, 200-255 powers of two
+//           up to 2^30, as a caller may pass any int)
 //   byte 4: bits 0-1 offset unit (byte, UTF-16, code point), bits 2-7 which fixture tokenizer
 // The parts after the files are the text and the pair's second text (any bytes: invalid UTF-8 too).
 //
 // Invariants: every field has one entry per token; byte offsets lie inside the token's own text,
 // start <= end; with truncation, no window has more real tokens than max_length.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +47,8 @@ std::vector<Tokenizer> LoadFixtureTokenizers(bool vocab_files) {
   }
   return out;
 }
+
+int ByteToLength(uint8_t b) { return b < 200 ? b : 1 << std::min(30, b - 200 + 8); }
 
 void CheckWindow(const Tokenizer& tok, const Encoding& e, std::string_view a, std::string_view b, int unit,
                  const EncodeOptions& o, bool pair) {
@@ -82,7 +86,8 @@ void FuzzTokenizer(const uint8_t* data, size_t size) {
   static const std::vector<Tokenizer> fixture_vocab = LoadFixtureTokenizers(true);
   const int source = data[0] & 3, truncation = (data[0] >> 2) & 3, padding = (data[0] >> 6) & 3;
   const bool is_pair = (data[0] >> 4) & 1, add_special = !((data[0] >> 5) & 1);
-  const int max_length = data[1], stride = data[2], pad_length = data[3], offset_unit = data[4] & 3;
+  const int max_length = ByteToLength(data[1]), stride = ByteToLength(data[2]), pad_length = ByteToLength(data[3]);
+  const int offset_unit = data[4] & 3;
   const size_t pick = data[4] >> 2;
   std::vector<std::string_view> parts = SplitParts(std::string_view(reinterpret_cast<const char*>(data + 5), size - 5));
 
