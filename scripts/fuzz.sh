@@ -2,7 +2,8 @@
 # fuzz.sh: builds the libFuzzer targets (scripts/build.sh fuzz), writes their seed corpora from the
 # fixtures when missing (tests/fuzz/make_corpus.py), replays tests/fuzz/regressions/, then fuzzes
 # each target in turn (one process at a time). Prints the executions per target; a crash, timeout,
-# leak or memory blowup is written to build/fuzz/<target>/ and makes the exit code 1.
+# leak or memory blowup is written to build/fuzz/<target>/ and makes the exit code 1. Then, when the
+# wasm build exists, a sample of the corpora goes through the JS API (tests/fuzz/wasm_corpus.mjs).
 #
 #   scripts/fuzz.sh --ci                       every target for EDGEBERT_FUZZ_SECONDS (default 60) seconds
 #   scripts/fuzz.sh --long [--runs N] [--seconds S] [target...]
@@ -103,4 +104,17 @@ for t in "${targets[@]}"; do
   fi
 done
 [ "$mode" = --replay ] || echo "fuzz: $total_runs executions in total"
+
+# The wasm side: a sample of the corpora through the JS API (worker/index.mjs, inline), checking
+# that the runtime keeps serving; when the wasm build is there (scripts/test.sh builds it first).
+if [ "$mode" != --replay ] && [ -f "$ROOT/build/wasm/wasm/edgebert.wasm" ] && [ -d "$dir/corpus" ]; then
+  echo "=== [fuzz] wasm-js: node tests/fuzz/wasm_corpus.mjs --sample ${EDGEBERT_FUZZ_JS_SAMPLE:-40}"
+  if node "$ROOT/tests/fuzz/wasm_corpus.mjs" --sample "${EDGEBERT_FUZZ_JS_SAMPLE:-40}" > "$dir/wasm_corpus.log" 2>&1; then
+    echo "fuzz: wasm-js: $(grep -oE '[0-9]+ inputs through the JS API' "$dir/wasm_corpus.log" | head -1), no crash"
+  else
+    tail -20 "$dir/wasm_corpus.log"
+    echo "fuzz: wasm-js: FOUND A BUG (log: build/fuzz/wasm_corpus.log)"
+    status=1
+  fi
+fi
 exit $status

@@ -116,8 +116,8 @@ if [ "${1:-}" != "--quick" ]; then
   if [ "$rc" = 77 ]; then
     echo "=== [fuzz] skipped: clang with libFuzzer is not installed"
   else
-    p=$(grep -cE '^fuzz: [a-z]+: [0-9]+ executions in .*no crash' "$log")
-    f=$(grep -cE '^fuzz: [a-z]+: (FOUND A BUG|a regression input fails again)' "$log")
+    p=$(grep -cE '^fuzz: [a-z-]+: [0-9]+ (executions|inputs) .*no crash' "$log")
+    f=$(grep -cE '^fuzz: [a-z-]+: (FOUND A BUG|a regression input fails again)' "$log")
     passed[fuzz]=${p:-0}; failed[fuzz]=${f:-0}
     total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
     [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && { failed[fuzz]=1; total_fail=$((total_fail + 1)); }; }
