@@ -5,12 +5,12 @@
 # leak or memory blowup is written to build/fuzz/<target>/ and makes the exit code 1. Then, when the
 # wasm build exists, a sample of the corpora goes through the JS API (tests/fuzz/wasm_corpus.mjs).
 #
-#   scripts/fuzz.sh --ci                       every target for EDGEBERT_FUZZ_SECONDS (default 60) seconds
+#   scripts/fuzz.sh --ci                       every target for EDGEBERT_FUZZ_SECONDS (default 50) seconds
 #   scripts/fuzz.sh --long [--runs N] [--seconds S] [target...]
 #                                              a long local run: N executions per target, or S seconds
 #                                              (default 3600) when --runs is not given
 #   scripts/fuzz.sh --replay                   only the regression inputs
-# Targets: packed hf tokenizer json (tests/fuzz/fuzz_targets.h). Needs clang with libFuzzer
+# Targets: packed hf tokenizer json request (tests/fuzz/fuzz_targets.h). Needs clang with libFuzzer
 # (Debian: clang, libclang-rt-14-dev); exit code 77 when they are missing.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,13 +25,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    packed|hf|tokenizer|json) targets+=("$1"); shift ;;
+    packed|hf|tokenizer|json|request) targets+=("$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -eq 0 ] && targets=(packed hf tokenizer json)
+[ ${#targets[@]} -eq 0 ] && targets=(packed hf tokenizer json request)
 case "$mode" in
-  --ci) seconds="${EDGEBERT_FUZZ_SECONDS:-60}"; runs="" ;;
+  --ci) seconds="${EDGEBERT_FUZZ_SECONDS:-50}"; runs="" ;;
   --long) [ -z "$runs" ] && [ -z "$seconds" ] && seconds=3600 ;;
   --replay) ;;
   *) echo "usage: scripts/fuzz.sh --ci | --long [--runs N] [--seconds S] [target...] | --replay" >&2; exit 2 ;;
@@ -53,8 +53,8 @@ if ! "$ROOT/scripts/build.sh" fuzz > "$ROOT/build/fuzz.build.log" 2>&1; then
 fi
 dir="$ROOT/build/fuzz"
 
-declare -A max_len=([packed]=131072 [hf]=262144 [tokenizer]=65536 [json]=16384)
-declare -A dict=([packed]=json.dict [hf]=json.dict [tokenizer]=tokenizer.dict [json]=json.dict)
+declare -A max_len=([packed]=131072 [hf]=262144 [tokenizer]=65536 [json]=16384 [request]=8192)
+declare -A dict=([packed]=json.dict [hf]=json.dict [tokenizer]=tokenizer.dict [json]=json.dict [request]=json.dict)
 # Sanitizers: abort on the first report so that libFuzzer writes the input; leaks are findings.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=1:symbolize=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}:halt_on_error=1"

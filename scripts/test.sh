@@ -2,8 +2,8 @@
 # test.sh: builds and runs the whole test suite: the GoogleTest binary natively, natively under
 # ASan+UBSan, and compiled to wasm under Node (again under Node 24 through the relaxed-SIMD GEMM
 # kernel, where that runs); then the JavaScript tests (node:test) when present,
-# and the demo page's tests in Chromium when chromium is installed; then each fuzz target for about
-# a minute (scripts/fuzz.sh --ci) when clang with libFuzzer is installed.
+# and the demo page's tests in Chromium when chromium is installed; then each fuzz target for
+# 50 s (scripts/fuzz.sh --ci) when clang with libFuzzer is installed.
 # Prints each run's own output and a summary. Exit code 0 only if every run passed.
 #
 #   scripts/test.sh             everything
@@ -106,7 +106,7 @@ if [ "${1:-}" != "--quick" ] && [ -x "${EDGEBERT_CHROMIUM:-/usr/bin/chromium}" ]
   [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
 fi
 
-# Fuzzing (tests/fuzz): every libFuzzer target for ~60 s after replaying its regression inputs,
+# Fuzzing (tests/fuzz): every libFuzzer target for 50 s after replaying its regression inputs,
 # when clang with libFuzzer is installed (scripts/fuzz.sh exits 77 when it is not).
 if [ "${1:-}" != "--quick" ]; then
   echo "=== [fuzz] scripts/fuzz.sh --ci"

@@ -14,7 +14,8 @@ namespace edgebert::fuzz {
 
 const std::vector<FuzzTarget>& FuzzTargets() {
   static const std::vector<FuzzTarget> targets = {
-      {"packed", FuzzPacked}, {"hf", FuzzHf}, {"tokenizer", FuzzTokenizer}, {"json", FuzzJson}};
+      {"packed", FuzzPacked}, {"hf", FuzzHf}, {"tokenizer", FuzzTokenizer}, {"json", FuzzJson},
+      {"request", FuzzRequest}};
   return targets;
 }
 

@@ -26,6 +26,8 @@ void FuzzHf(const uint8_t* data, size_t size);
 void FuzzTokenizer(const uint8_t* data, size_t size);
 // The JSON reader and writer.
 void FuzzJson(const uint8_t* data, size_t size);
+// Requests to loaded fixture models (eb_run: task name + request JSON).
+void FuzzRequest(const uint8_t* data, size_t size);
 
 struct FuzzTarget {
   const char* name;  // the folder name under tests/fuzz/regressions/ and build/fuzz/

@@ -9,6 +9,7 @@ build/fuzz/corpus/<target>/ (not committed; scripts/fuzz.sh runs this when a cor
   tokenizer: texts (fixture corpus lines, pairs, invalid UTF-8) with several option bytes on the
              fixture tokenizers, and tokenizer.json / vocab files carried in the input
   json:      the fixtures' JSON files and JSON lines, and a few edge cases
+  request:   requests of every task with their options, for each of request_target.cc's models
 
 Usage: make_corpus.py <edgebert CLI> <out dir>   (stdlib only)
 """
@@ -129,11 +130,36 @@ def json_corpus(corpus):
         corpus.add(s.encode())
 
 
+def request(corpus):
+    samples = [t.decode("utf-8", "replace") for t in texts()[:12]] + ["Hello Paris, the [MASK] is here.", ""]
+    tasks = [  # (task index in request_target.cc, request builder)
+        (0, lambda t, u: {"text": t, "text_pair": u, "truncation": "only_second", "max_length": 12, "stride": 3,
+                          "padding": "max_length", "offset_unit": "codepoint"}),
+        (0, lambda t, u: {"text": t, "truncation": True, "padding": True, "add_special_tokens": False}),
+        (1, lambda t, u: {"text": t, "text_pair": u, "top_k": 2, "function_to_apply": "softmax", "truncation": True}),
+        (1, lambda t, u: {"text": t, "top_k": None, "function_to_apply": "sigmoid"}),
+        (2, lambda t, u: {"text": t, "aggregation_strategy": "simple", "ignore_labels": ["O"], "stride": 4,
+                          "offset_unit": "utf16"}),
+        (2, lambda t, u: {"text": t, "aggregation_strategy": "max", "truncation": True}),
+        (3, lambda t, u: {"question": u or "Where?", "context": t, "top_k": 3, "doc_stride": 4, "max_answer_len": 5,
+                          "max_seq_len": 20, "max_question_len": 6, "handle_impossible_answer": True,
+                          "align_to_words": False}),
+        (4, lambda t, u: {"text": t, "text_pair": u, "pooling": "mean", "normalize": True, "truncation": True}),
+        (4, lambda t, u: {"text": t, "pooling": "cls"}),
+        (5, lambda t, u: {"text": t + " [MASK]", "top_k": 3, "targets": ["a", "the", "zzz"], "truncation": True}),
+    ]
+    for model in range(8):
+        for i, (task, build) in enumerate(tasks):
+            t, u = samples[(model + i) % len(samples)], samples[(model * 3 + i + 1) % len(samples)]
+            corpus.add(bytes([model | task << 3]) + json.dumps(build(t, u), ensure_ascii=(i % 2 == 0)).encode())
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     cli, out = sys.argv[1], sys.argv[2]
-    for name, fn in (("packed", lambda c: packed(cli, c)), ("hf", hf), ("tokenizer", tokenizer), ("json", json_corpus)):
+    for name, fn in (("packed", lambda c: packed(cli, c)), ("hf", hf), ("tokenizer", tokenizer), ("json", json_corpus),
+                     ("request", request)):
         c = Corpus(out, name)
         fn(c)
         print(f"make_corpus: {name}: {c.count} seeds in {c.dir}")
