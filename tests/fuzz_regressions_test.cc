@@ -74,6 +74,26 @@ TEST(FuzzRegressions, TruncationWindowsAreBounded) {
   EXPECT_GT(few->overflowing.size(), 1u);
 }
 
+// Found by tokenizer_fuzzer next: below the token bound, thousands x tens of windows of a pair (HF's merge
+// nests them: ~3x as many encodings) took over 10 s; the number of windows is bounded too now.
+TEST(FuzzRegressions, TruncationWindowCountIsBounded) {
+  auto tok = Tokenizer::FromTokenizerJson(testing::ReadFileOrFail(testing::FixturePath("tokenizer/tokenizer_uncased_added.json")));
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  std::string a, b;
+  for (int i = 0; i < 350; ++i) a += "hello ";  // 1400 tokens with this vocabulary
+  for (int i = 0; i < 12; ++i) b += "world ";   // 36 tokens: 1399 x 18 windows
+  EncodeOptions o;
+  o.truncation = {true, 8, 1, TruncationStrategy::kLongestFirst};
+  auto enc = tok->EncodePair(a, b, o);
+  ASSERT_FALSE(enc.ok());
+  EXPECT_EQ(enc.status().code(), StatusCode::kOutOfRange) << enc.status().ToString();
+  // One side overflowing (what question answering does) is far from the bound.
+  o.truncation = {true, 100, 16, TruncationStrategy::kOnlyFirst};
+  auto one = tok->EncodePair(a, "world", o);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_GT(one->overflowing.size(), 10u);
+}
+
 // Padding to a caller's max_length (eb_tokenizer_encode's pad_length, the tokenize task's
 // max_length) allocated it blindly: 2^30 tokens is ~30 GB.
 TEST(FuzzRegressions, PaddingIsBounded) {

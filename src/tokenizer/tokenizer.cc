@@ -551,12 +551,12 @@ Result<Encoding> Tokenizer::PostProcess(Encoding a, Encoding* b, const EncodeOpt
       const size_t w = len == 0 || n <= len ? 1 : 1 + (n - len + (len - tr.stride) - 1) / (len - tr.stride);
       window_tokens += len == 0 ? n : std::min(n, len);
       windows = w > kMaxEncodingTokens / windows ? kMaxEncodingTokens + 1 : windows * w;
-      if (windows > kMaxEncodingTokens / std::max<size_t>(window_tokens, 1)) {
+      if (windows > kMaxEncodingWindows || windows > kMaxEncodingTokens / std::max<size_t>(window_tokens, 1)) {
         return OutOfRange("truncation to max_length " + std::to_string(tr.max_length) + " with stride " +
                           std::to_string(tr.stride) + " would make " + std::to_string(windows) +
-                          " windows of up to " + std::to_string(window_tokens) + " tokens, more than the " +
-                          std::to_string(kMaxEncodingTokens) +
-                          " tokens one encoding may hold: use a smaller stride, a larger max_length or shorter texts");
+                          " windows of up to " + std::to_string(window_tokens) + " tokens; one encoding may hold " +
+                          std::to_string(kMaxEncodingWindows) + " windows and " + std::to_string(kMaxEncodingTokens) +
+                          " tokens: use a smaller stride, a larger max_length or shorter texts");
       }
       e->Truncate(len, tr.stride);
       return Status::Ok();

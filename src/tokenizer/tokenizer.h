@@ -31,10 +31,13 @@ namespace edgebert {
 enum class TruncationStrategy { kLongestFirst, kOnlyFirst, kOnlySecond };
 
 // The most tokens one Encode/EncodePair may produce across the encoding and its overflowing
-// windows, padding included (about 120 MB of fields). Truncation with a stride close to max_length
-// repeats each token in many windows, and a pair whose two texts both overflow makes one window
-// per combination, so small texts can otherwise ask for gigabytes; beyond this: OutOfRange.
+// windows, padding included (about 120 MB of fields), and the most windows truncation may make
+// (a pair's windows counted as the product of both sides'; HF's merge nests about 3x that). A
+// stride close to max_length repeats each token in many windows, and a pair whose two texts both
+// overflow makes one window per combination, so small texts could otherwise ask for gigabytes and
+// minutes; beyond these: OutOfRange.
 constexpr size_t kMaxEncodingTokens = size_t{1} << 22;
+constexpr size_t kMaxEncodingWindows = size_t{1} << 14;
 enum class PaddingStrategy { kNone, kLongest, kMaxLength };
 
 struct TruncationOptions {
