@@ -69,10 +69,12 @@ void CheckWindow(const Tokenizer& tok, const Encoding& e, std::string_view a, st
     }
     if (e.attention_mask[i] != 0) FuzzCheck(e.ids[i] >= 0, "tokenizer: negative id for a real token");
   }
-  // A room of 0 tokens (max_length minus the specials) moves the whole sequence into one
-  // overflowing window, as HF's Encoding::truncate(0) does; otherwise windows fit max_length.
+  // A side truncated to 0 tokens moves whole into one overflowing window, as HF's
+  // Encoding::truncate(0) does: when the room (max_length minus the specials) is 0, and for a pair
+  // under longest_first when it is 1 (HF gives the sides room / 2 = 0 and 1). Otherwise windows fit.
   const size_t specials = o.add_special_tokens ? tok.NumSpecialTokens(pair) : 0;
-  if (o.truncation.enabled && o.truncation.max_length > specials) {
+  const size_t min_room = pair && o.truncation.strategy == TruncationStrategy::kLongestFirst ? 2 : 1;
+  if (o.truncation.enabled && o.truncation.max_length >= specials + min_room) {
     FuzzCheck(real <= o.truncation.max_length, "tokenizer: window longer than max_length",
               std::to_string(real) + " > " + std::to_string(o.truncation.max_length));
   }
