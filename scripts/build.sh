@@ -5,6 +5,7 @@
 #   scripts/build.sh asan     ASan + UBSan, g++, with tests       -> build/asan
 #   scripts/build.sh wasm     Release, emcc, -msimd128, tests     -> build/wasm (edgebert.mjs/.wasm in build/wasm/wasm)
 #   scripts/build.sh bench    Release, g++, Google Benchmark      -> build/bench
+#   scripts/build.sh fuzz     clang, libFuzzer + ASan + UBSan     -> build/fuzz (<target>_fuzzer; scripts/fuzz.sh)
 # Extra arguments go to CMake's configure step (they override the defaults).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,9 @@ case "$flavour" in
   asan)   args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGEBERT_SANITIZE=ON) ;;
   wasm)   args=(-DCMAKE_BUILD_TYPE=Release) ;;
   bench)  args=(-DCMAKE_BUILD_TYPE=Release -DEDGEBERT_BUILD_TESTS=OFF -DEDGEBERT_BUILD_BENCHMARKS=ON) ;;
-  *) echo "build.sh: unknown flavour '$flavour' (native | asan | wasm | bench)" >&2; exit 2 ;;
+  fuzz)   args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGEBERT_BUILD_TESTS=OFF -DEDGEBERT_BUILD_FUZZERS=ON
+                -DCMAKE_C_COMPILER="${EDGEBERT_FUZZ_CC:-clang}" -DCMAKE_CXX_COMPILER="${EDGEBERT_FUZZ_CXX:-clang++}") ;;
+  *) echo "build.sh: unknown flavour '$flavour' (native | asan | wasm | bench | fuzz)" >&2; exit 2 ;;
 esac
 
 if [ ! -f "$dir/build.ninja" ]; then

@@ -26,9 +26,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- Debian packages ------------------------------------------------------------------------------
 # emscripten 3.1.6 (wasm build), libgemmlowp-dev (int8 GEMM, headers only), googletest (sources,
-# built for both targets), libbenchmark-dev (native benchmarks), unicode-data (tokenizer tables).
+# built for both targets), libbenchmark-dev (native benchmarks), unicode-data (tokenizer tables),
+# clang + libclang-rt-14-dev (libFuzzer, for scripts/fuzz.sh; clang 14 matches Debian 12).
 APT_PACKAGES=(cmake ninja-build g++ make emscripten libgemmlowp-dev googletest libbenchmark-dev
-              unicode-data nodejs python3 ca-certificates chromium)
+              unicode-data nodejs python3 ca-certificates chromium clang libclang-rt-14-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -2,8 +2,9 @@
 # test.sh: builds and runs the whole test suite: the GoogleTest binary natively, natively under
 # ASan+UBSan, and compiled to wasm under Node (again under Node 24 through the relaxed-SIMD GEMM
 # kernel, where that runs); then the C++ example built against the installed library
-# (scripts/cpp_example.sh), the JavaScript tests (node:test) when present,
-# and the demo page's tests in Chromium when chromium is installed.
+# (scripts/cpp_example.sh), the JavaScript tests (node:test) when present, and the demo page's
+# tests in Chromium when chromium is installed; then each fuzz target for 50 s
+# (scripts/fuzz.sh --ci) when clang with libFuzzer is installed.
 # Prints each run's own output and a summary. Exit code 0 only if every run passed.
 #
 #   scripts/test.sh             everything
@@ -134,6 +135,24 @@ if [ "${1:-}" != "--quick" ] && [ -x "${EDGEBERT_CHROMIUM:-/usr/bin/chromium}" ]
   passed[browser]=${p:-0}; failed[browser]=${f:-0}; skipped[browser]=${sk:-0}
   total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
   [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && total_fail=$((total_fail + 1)); }
+fi
+
+# Fuzzing (tests/fuzz): every libFuzzer target for 50 s after replaying its regression inputs,
+# when clang with libFuzzer is installed (scripts/fuzz.sh exits 77 when it is not).
+if [ "${1:-}" != "--quick" ]; then
+  echo "=== [fuzz] scripts/fuzz.sh --ci"
+  log="$ROOT/build/fuzz.test.log"
+  bash "$ROOT/scripts/fuzz.sh" --ci 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" = 77 ]; then
+    echo "=== [fuzz] skipped: clang with libFuzzer is not installed"
+  else
+    p=$(grep -cE '^fuzz: [a-z-]+: [0-9]+ (executions|inputs) .*no crash' "$log")
+    f=$(grep -cE '^fuzz: [a-z-]+: (FOUND A BUG|a regression input fails again)' "$log")
+    passed[fuzz]=${p:-0}; failed[fuzz]=${f:-0}
+    total_pass=$((total_pass + ${p:-0})); total_fail=$((total_fail + ${f:-0}))
+    [ "$rc" = 0 ] || { status=1; [ "${f:-0}" = 0 ] && { failed[fuzz]=1; total_fail=$((total_fail + 1)); }; }
+  fi
 fi
 
 echo

@@ -538,11 +538,32 @@ Result<Encoding> Tokenizer::PostProcess(Encoding a, Encoding* b, const EncodeOpt
       max_length -= added;
     }
     const size_t total = a.size() + (b ? b->size() : 0);
+    // Windows so far (a pair's windows combine: their numbers multiply) and tokens per window.
+    size_t windows = 1, window_tokens = added;
     auto truncate = [&](Encoding* e, size_t len) -> Status {
       if (len > 0 && len < e->size() && tr.stride >= len) {
         return InvalidArgument("truncation stride " + std::to_string(tr.stride) +
                                " must be smaller than the tokens left for the sequence (" + std::to_string(len) +
                                "; max_length minus special tokens and the other sequence)");
+      }
+      // Checked before the windows exist: Truncate(len, stride) makes one per (len - stride) tokens
+      // (only the first when the overflow windows are not asked for).
+      const size_t n = e->size();
+      const size_t w = !tr.return_overflowing || len == 0 || n <= len
+                           ? 1 : 1 + (n - len + (len - tr.stride) - 1) / (len - tr.stride);
+      window_tokens += len == 0 ? n : std::min(n, len);
+      windows = w > kMaxEncodingTokens / windows ? kMaxEncodingTokens + 1 : windows * w;
+      if (windows > kMaxEncodingWindows || windows > kMaxEncodingTokens / std::max<size_t>(window_tokens, 1)) {
+        return OutOfRange("truncation to max_length " + std::to_string(tr.max_length) + " with stride " +
+                          std::to_string(tr.stride) + " would make " + std::to_string(windows) +
+                          " windows of up to " + std::to_string(window_tokens) + " tokens; one encoding may hold " +
+                          std::to_string(kMaxEncodingWindows) + " windows and " + std::to_string(kMaxEncodingTokens) +
+                          " tokens" +
+                          (windows > w ? std::string("; a pair where both texts overflow gives every combination of their "
+                                                     "windows (as Hugging Face does): truncate one text only "
+                                                     "(only_first / only_second),")
+                                       : std::string(":")) +
+                          " use a smaller stride, a larger max_length or shorter texts");
       }
       e->Truncate(len, tr.stride, tr.return_overflowing);
       return Status::Ok();
@@ -687,6 +708,21 @@ Status Tokenizer::Finalize(std::vector<Encoding>* encodings, const EncodeOptions
   }
   if (pd.pad_to_multiple_of > 0 && target % pd.pad_to_multiple_of != 0) {
     target += pd.pad_to_multiple_of - target % pd.pad_to_multiple_of;
+  }
+  // Every window is padded to target: bound the total before allocating (kMaxEncodingTokens).
+  size_t windows = 0;
+  std::vector<const Encoding*> stack;
+  for (const Encoding& e : *encodings) stack.push_back(&e);
+  while (!stack.empty()) {
+    const Encoding* e = stack.back();
+    stack.pop_back();
+    ++windows;
+    for (const Encoding& o : e->overflowing) stack.push_back(&o);
+  }
+  if (target > kMaxEncodingTokens / std::max<size_t>(windows, 1)) {
+    return OutOfRange("padding " + std::to_string(windows) + " window(s) to " + std::to_string(target) +
+                      " tokens is more than the " + std::to_string(kMaxEncodingTokens) +
+                      " tokens one encoding may hold");
   }
   for (Encoding& e : *encodings) e.Pad(target, pad_id_, pad_type_id_);
   return Status::Ok();

@@ -29,6 +29,15 @@
 namespace edgebert {
 
 enum class TruncationStrategy { kLongestFirst, kOnlyFirst, kOnlySecond };
+
+// The most tokens one Encode/EncodePair may produce across the encoding and its overflowing
+// windows, padding included (about 120 MB of fields), and the most windows truncation may make
+// (a pair's windows counted as the product of both sides'; HF's merge nests about 3x that). A
+// stride close to max_length repeats each token in many windows, and a pair whose two texts both
+// overflow makes one window per combination, so small texts could otherwise ask for gigabytes and
+// minutes; beyond these: OutOfRange.
+constexpr size_t kMaxEncodingTokens = size_t{1} << 22;
+constexpr size_t kMaxEncodingWindows = size_t{1} << 14;
 enum class PaddingStrategy { kNone, kLongest, kMaxLength };
 
 struct TruncationOptions {
@@ -44,8 +53,10 @@ struct TruncationOptions {
 
 // A pair whose two sequences both overflow gives every combination of their windows, as HF does
 // (Encoding::MergeWith: 1 + p + q + 3pq windows). Above this many tokens in all those windows
-// together the pair is refused instead of allocated (2^20 tokens are about 36 MB of encodings).
-inline constexpr size_t kMaxPairOverflowTokens = size_t{1} << 20;
+// together the pair is refused instead of allocated: the same bound as one encoding's tokens
+// (kMaxEncodingTokens, checked on the windows' product before they exist), here on the merged
+// total, which nests the windows into about 3x as many.
+inline constexpr size_t kMaxPairOverflowTokens = kMaxEncodingTokens;
 
 struct PaddingOptions {
   PaddingStrategy strategy = PaddingStrategy::kNone;
