@@ -363,7 +363,7 @@ def eval_sst2(model, tok, data_dir, dev):
 
 def _eval_limit():
     """EDGEBERT_EVAL_LIMIT=N scores only the first N rows (smoke tests); unset: all."""
-    return int(os.environ.get("EDGEBERT_EVAL_LIMIT", "0")) or None
+    return int(os.environ.get("EDGEBERT_EVAL_LIMIT") or "0") or None
 
 
 def spans(tags):
