@@ -83,39 +83,21 @@ void Json::Release() {
 
 Json Json::Bool(bool b) { Json j; j.type_ = Type::kBool; j.bool_ = b; return j; }
 Json Json::Number(double d) { Json j; j.type_ = Type::kNumber; j.num_ = d; return j; }
-Json Json::String(std::string s) {
+template <typename N, typename V>
+Json Json::WithNode(Type type, V v) {
   Json j;
-  j.type_ = Type::kString;
+  j.type_ = type;
   j.node_ = nullptr;
-  if (!s.empty()) {
-    auto* n = new StringNode;
-    n->v = std::move(s);
+  if (!v.empty()) {
+    auto* n = new N;
+    n->v = std::move(v);
     j.node_ = n;
   }
   return j;
 }
-Json Json::MakeArray(Array a) {
-  Json j;
-  j.type_ = Type::kArray;
-  j.node_ = nullptr;
-  if (!a.empty()) {
-    auto* n = new ArrayNode;
-    n->v = std::move(a);
-    j.node_ = n;
-  }
-  return j;
-}
-Json Json::MakeObject(Object o) {
-  Json j;
-  j.type_ = Type::kObject;
-  j.node_ = nullptr;
-  if (!o.empty()) {
-    auto* n = new ObjectNode;
-    n->v = std::move(o);
-    j.node_ = n;
-  }
-  return j;
-}
+Json Json::String(std::string s) { return WithNode<StringNode>(Type::kString, std::move(s)); }
+Json Json::MakeArray(Array a) { return WithNode<ArrayNode>(Type::kArray, std::move(a)); }
+Json Json::MakeObject(Object o) { return WithNode<ObjectNode>(Type::kObject, std::move(o)); }
 
 int64_t Json::as_int(int64_t dflt) const {
   if (!is_number() || !std::isfinite(num_) || std::floor(num_) != num_) return dflt;

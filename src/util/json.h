@@ -66,6 +66,9 @@ class Json {
   struct ArrayNode;
   struct ObjectNode;
   bool has_node() const { return type_ == Type::kString || type_ == Type::kArray || type_ == Type::kObject; }
+  // A string, array or object value: its node N holds v, or no node when v is empty.
+  template <typename N, typename V>
+  static Json WithNode(Type type, V v);
   void Release();
   Type type_ = Type::kNull;
   bool bool_ = false;
