@@ -8,7 +8,7 @@
 #   scripts/demo.sh --models-only     only (re)make the demo models (needs build/native/edgebert)
 #
 # Demo models (build/demo/models/; remade when their sources change):
-#   sentiment-minilm-l3.ebm, qa-minilm-l6.ebm, search-minilm-l3.ebm
+#   sentiment-minilm-l3.ebm, entities-minilm-l3.ebm, qa-minilm-l6.ebm, search-minilm-l3.ebm
 #                          edgebert's own trained models, copied from models/<name>/model.ebm
 #                          (scripts/train/ made them; model cards in models/<name>/README.md)
 #   all-MiniLM-L6-v2.ebm   the real sentence-transformers model (semantic search, the search
@@ -65,6 +65,7 @@ convert() {  # hf_dir out_name
 entries=()
 # edgebert's trained models first: the page offers the first model of each task by default.
 shipped=("sentiment-minilm-l3|text-classification|Sentiment: 3-layer DistilBERT student (SST-2, edgebert)"
+         "entities-minilm-l3|token-classification|Entities: 3-layer DistilBERT student (UNER English-EWT + WNUT-17, edgebert)"
          "qa-minilm-l6|question-answering|Question answering: 6-layer BERT (SQuAD v1.1, edgebert)"
          "search-minilm-l3|sentence-embeddings|Search: 3-layer student of all-MiniLM-L6-v2 (edgebert)")
 trained_tasks=" "

@@ -109,6 +109,67 @@ else describe('shipped models', () => {
     });
   });
 
+  describe('entities-minilm-l3 (UNER + WNUT-17 student, 3 layers)', () => {
+    let ner;
+    before(async () => { ner = await pipeline('token-classification', modelPath('entities-minilm-l3')); });
+    after(() => ner?.dispose());
+
+    test('labels and model facts', () => {
+      assert.deepEqual(Object.values(ner.info.model.labels).sort(), ['B-LOC', 'B-ORG', 'B-PER', 'I-LOC', 'I-ORG', 'I-PER', 'O']);
+      assert.equal(ner.info.model.num_layers, 3);
+    });
+
+    test('the anchor sentence: two people and a city, at exact character spans', async () => {
+      const text = 'Angela Merkel met Satya Nadella in Paris.';
+      const got = await ner(text, { aggregationStrategy: 'first' });
+      assert.deepEqual(got.map((e) => [e.entity_group, e.start, e.end, text.slice(e.start, e.end)]),
+        [['PER', 0, 13, 'Angela Merkel'], ['PER', 18, 31, 'Satya Nadella'], ['LOC', 35, 40, 'Paris']]);
+    });
+
+    // 'first' aggregation: the model was trained with each word's tag on its first sub-token, as
+    // its card says. The student scores 76 entity F1 on UNER test, so it is not perfect on these
+    // sentences either: in fp32 it finds 51 of the 55 entities a person marks, exactly (span and
+    // type), with 5 extra or split spans ("the Red Cross", "Japan" LOC + "Airlines" ORG, "Brown"
+    // LOC + "University" ORG) and "Nike" missed. The test holds that level (at least 90% exact,
+    // at most 10% extra) and asks int8 for the same entities as fp32, span for span, except at
+    // the words where fp32's two likeliest tags are within 0.1 of each other (expected.json
+    // near_ties: "Nike", "Brown"), where int8's rounding may tip the tag either way ("Nike" comes
+    // out ORG 0.53 in int8, O in fp32). Entity scores are probabilities of the tag at one token:
+    // measured here, int8 moves them by at most 0.045 (an uncertain "Apple", fp32 0.58, where the
+    // softmax is steepest); NER_PROB_TOL leaves about 2x room, as PROB_TOL does for sentiment.
+    const NER_PROB_TOL = 0.09;
+    test('entities a person marks are found, and int8 finds the same spans as fp32', async () => {
+      let found = 0, marked = 0, extra = 0, worst = 0, tipped = 0;
+      for (const [i, c] of CASES.entities.entries()) {
+        const got = await ner(c.text, { aggregationStrategy: 'first' });
+        const { entities: want, near_ties: ties } = EXPECTED['entities-minilm-l3'][i];
+        const key = (e) => `${e.entity_group}|${e.start}|${e.end}`;
+        const wantByKey = new Map(want.map((e) => [key(e), e]));
+        const gotKeys = new Set(got.map(key));
+        const nearTie = (e) => ties.some(([a, b]) => e.start < b && a < e.end);
+        for (const e of [...got.filter((e) => !wantByKey.has(key(e))), ...want.filter((e) => !gotKeys.has(key(e)))]) {
+          assert.ok(nearTie(e), `"${c.text}": int8 ${JSON.stringify(got)}, fp32 ${JSON.stringify(want)}`);
+          tipped++;
+        }
+        for (const e of got) {
+          assert.equal(e.word, c.text.slice(e.start, e.end).toLowerCase());
+          const w = wantByKey.get(key(e));
+          if (!w) continue;
+          worst = Math.max(worst, Math.abs(e.score - w.score));
+          assert.ok(Math.abs(e.score - w.score) <= NER_PROB_TOL, `"${c.text}" ${e.word}: int8 ${e.score}, fp32 ${w.score}`);
+        }
+        const spans = new Set(got.map((e) => `${e.entity_group}|${c.text.slice(e.start, e.end)}`));
+        const person = new Set(c.entities.map((e) => `${e.type}|${e.text}`));
+        marked += person.size;
+        for (const p of person) found += Number(spans.has(p));
+        for (const s of spans) extra += Number(!person.has(s));
+      }
+      console.log(`# entities: ${found} of ${marked} marked entities found exactly, ${extra} extra; ${tipped} span(s) differ from fp32 at near ties; worst |int8 - fp32| score ${worst.toFixed(4)}`);
+      assert.ok(found >= 0.9 * marked, `${found} of ${marked}`);
+      assert.ok(extra <= 0.1 * marked, `${extra} extra spans`);
+    });
+  });
+
   describe('search-minilm-l3 (3-layer student of all-MiniLM-L6-v2)', () => {
     let fe;
     before(async () => { fe = await pipeline('sentence-embeddings', modelPath('search-minilm-l3')); });
