@@ -198,6 +198,72 @@ export async function resolveSource(source, { revision, localFilesOnly = false, 
   return { description, tried };
 }
 
+/**
+ * The model a pipeline uses when none is given: edgebert's own trained models (models/ in the
+ * edgebert repository, with their cards; docs/MODELS.md). They are 19-24 MB each, so the npm
+ * package (under 1 MB) does not carry them.
+ */
+export const DEFAULT_MODELS = Object.freeze({
+  'text-classification': 'sentiment-minilm-l3',
+  'token-classification': 'entities-minilm-l3',
+  'question-answering': 'qa-minilm-l6',
+  'feature-extraction': 'search-minilm-l3',
+  'sentence-embeddings': 'search-minilm-l3',
+});
+
+// import.meta.url is undefined in some runtimes (workerd before 2026-11-17): no package-relative place there.
+const HERE = typeof import.meta.url === 'string' && import.meta.url !== '' ? import.meta.url : undefined;
+
+/**
+ * Where the default model of a task is: env.localModelPath + '<name>/model.ebm' (when
+ * env.allowLocalModels), then models/<name>/model.ebm beside this package (a clone of the
+ * repository, or a page served from one). A NotFound error names each place tried and how to
+ * put the model there.
+ * @param {string} task the task's canonical name (tasks.mjs resolveTask)
+ * @returns {Promise<string>} a path (Node, Deno, Bun) or a URL
+ */
+export async function defaultModelSource(task, what = 'pipeline') {
+  const name = DEFAULT_MODELS[task];
+  if (!name) {
+    throw new EdgebertError('InvalidArgument', `${what}: ${task} has no default model (edgebert ships models for ` +
+      `${[...new Set(Object.keys(DEFAULT_MODELS))].join(', ')}); give a model: a Hub id, a folder, a URL or a .ebm file`);
+  }
+  const places = [];
+  if (env.allowLocalModels && env.localModelPath) {
+    if (isNode()) {
+      const { join } = await import('node:path');
+      places.push(join(String(env.localModelPath), name, 'model.ebm'));
+    } else {
+      const base = globalThis.location && globalThis.location.href;
+      try { places.push(new URL(`${String(env.localModelPath).replace(/\/?$/, '/')}${name}/model.ebm`, base).href); } catch { /* no page URL */ }
+    }
+  }
+  if (HERE) {
+    const url = new URL(`../models/${name}/model.ebm`, HERE);
+    if (isNode() && url.protocol === 'file:') {
+      const { fileURLToPath } = await import('node:url');
+      places.push(fileURLToPath(url));
+    } else if (!isNode()) {
+      places.push(url.href);
+    }
+  }
+  const tried = [];
+  for (const place of places) {
+    if (isNode()) {
+      const s = await statPath(place);
+      tried.push(s.where);
+      if (s.kind === 'file') return place;
+    } else {
+      tried.push(place);
+      if (await fetch(place, { method: 'HEAD' }).then((r) => r.ok, () => false)) return place;
+    }
+  }
+  throw new EdgebertError('NotFound', `${what}: the default model for ${task} is edgebert's ${name} ` +
+    `(models/${name}/model.ebm in the edgebert repository, with its model card; the npm package does not carry models), ` +
+    `and it is not at ${tried.join(', ') || 'any place this runtime can look (env.allowLocalModels is false)'}. ` +
+    `Copy the folder models/${name}/ into env.localModelPath (now ${JSON.stringify(env.localModelPath)}), or give a model`);
+}
+
 async function statPath(p) {
   const { resolve } = await import('node:path');
   const where = resolve(p);
@@ -230,6 +296,8 @@ async function localDescription(path, asFile) {
   for (const n of HF_FILE_NAMES) if (names.includes(n)) files[n] = { path: join(path, n) };
   const missing = ['config.json', 'model.safetensors'].filter((n) => !files[n]);
   if (!files['tokenizer.json'] && !files['vocab.txt']) missing.push('tokenizer.json or vocab.txt');
+  // A folder of a packed model (models/<name>/ as edgebert ships them): its model.ebm.
+  if (missing.length === 3 && names.includes('model.ebm')) return describeSource(join(path, 'model.ebm'));
   if (missing.length) {
     const ebm = names.filter((n) => n.endsWith('.ebm'));
     throw new EdgebertError('NotFound', `${path} is a folder, read as a Hugging Face checkpoint, but it has no ${missing.join(', ')}` +

@@ -299,7 +299,10 @@ export interface PipelineTypes {
   'fill-mask': FillMaskPipeline;
 }
 
-export declare function pipeline<T extends keyof PipelineTypes>(task: T, source: ModelSource, options?: LoadOptions): Promise<PipelineTypes[T]>;
+/** source omitted or null: edgebert's own model for the task (DEFAULT_MODELS; docs/API.md "Sources"). */
+export declare function pipeline<T extends keyof PipelineTypes>(task: T, source?: ModelSource | null, options?: LoadOptions): Promise<PipelineTypes[T]>;
+/** The model each task uses when none is given: models/<name>/model.ebm of the edgebert repository. */
+export declare const DEFAULT_MODELS: Readonly<Record<'text-classification' | 'token-classification' | 'question-answering' | 'feature-extraction' | 'sentence-embeddings', string>>;
 export declare function tokenizer(source: ModelSource, options?: LoadOptions): Promise<Tokenizer>;
 export declare function getBuildInfo(options?: RuntimeOptions & { runtime?: Runtime }): Promise<BuildInfo>;
 export declare function createRuntime(options?: RuntimeOptions): Promise<Runtime>;

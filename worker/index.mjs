@@ -6,13 +6,13 @@ import { Client, createInlinePorts, serve } from './protocol.mjs';
 import { createService } from './service.mjs';
 import { EdgebertError } from './errors.mjs';
 import { sourceLabel } from './sources.mjs';
-import { adaptCallOptions, adaptLoadOptions, env, progressAdapter, resolveSource } from './compat.mjs';
+import { adaptCallOptions, adaptLoadOptions, defaultModelSource, env, progressAdapter, resolveSource } from './compat.mjs';
 import { defaultCacheDir } from './cache.mjs';
 import { buildRequests, resolveTask } from './tasks.mjs';
 
 export { EdgebertError, ERROR_CODES } from './errors.mjs';
 export { Tensor } from './tensor.mjs';
-export { env } from './compat.mjs';
+export { DEFAULT_MODELS, env } from './compat.mjs';
 
 // Where the wasm build is, relative to this file: the same in this repository and in the npm
 // package (build/wasm/wasm/ next to worker/). Written as new URL('literal', import.meta.url), the
@@ -346,6 +346,9 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
  */
 export async function pipeline(task, source, options = {}) {
   const spec = resolveTask(task);
+  // No model: edgebert's own model for the task (compat.mjs DEFAULT_MODELS), as transformers.js
+  // picks a default per task.
+  if (source === undefined || source === null) source = await defaultModelSource(spec.name, `pipeline(${JSON.stringify(task)})`);
   const { runtime, owned, loaded, ready } = await loadModel(`pipeline(${JSON.stringify(task)})`, source, options);
   const tasks = loaded.info && Array.isArray(loaded.info.tasks) ? loaded.info.tasks : null;
   if (tasks && !tasks.includes(spec.engine)) {

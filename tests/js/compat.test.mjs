@@ -143,6 +143,35 @@ else describe('transformers.js compatibility with the real engine', () => {
       (e) => e.code === 'NotFound' && /is a folder, read as a Hugging Face checkpoint, but it has no config\.json, model\.safetensors, tokenizer\.json or vocab\.txt \(it holds notes\.txt\)/.test(e.message));
   });
 
+  test("no model: edgebert's own model for the task, env.localModelPath first; a folder holding model.ebm loads it", async (t) => {
+    Object.assign(env, ENV0);
+    const shipped = (name) => fileURLToPath(new URL(`../../models/${name}/model.ebm`, import.meta.url));
+    if (!existsSync(shipped('sentiment-minilm-l3'))) return t.skip('models/ is not in this checkout');
+    // Beside the package (a clone of the repository): models/<name>/model.ebm.
+    const clf = await pipeline('sentiment-analysis');
+    assert.equal(clf.info.model.architecture, 'DistilBertForSequenceClassification');
+    assert.equal((await clf('What a wonderful, moving film.'))[0].label, 'POSITIVE');
+    await clf.dispose();
+    const ner = await pipeline('ner');
+    assert.deepEqual((await ner('Satya Nadella lives in Seattle.', { aggregation_strategy: 'first' })).map((e) => [e.entity_group, e.start, e.end]),
+      [['PER', 0, 13], ['LOC', 23, 30]]);
+    await ner.dispose();
+    // env.localModelPath comes first: a sentiment model placed there under the entity model's name
+    // is what pipeline('ner') finds (and refuses, since it cannot tag tokens).
+    const dir = await tempDir(t);
+    await mkdir(`${dir}/entities-minilm-l3`);
+    await writeFile(`${dir}/entities-minilm-l3/model.ebm`, await readFile(shipped('sentiment-minilm-l3')));
+    Object.assign(env, { localModelPath: `${dir}/` });
+    await assert.rejects(pipeline('ner'), (e) => e.code === 'Unsupported' && /cannot do token-classification/.test(e.message));
+    // The same folder given as a path: a packed model's folder loads its model.ebm.
+    const again = await pipeline('text-classification', `${dir}/entities-minilm-l3`);
+    assert.equal(again.info.model.architecture, 'DistilBertForSequenceClassification');
+    await again.dispose();
+    // A task edgebert ships no model for says so.
+    await assert.rejects(pipeline('fill-mask'), (e) => e.code === 'InvalidArgument' && /fill-mask has no default model/.test(e.message));
+    Object.assign(env, ENV0);
+  });
+
   test('a bare name that is neither local nor on the Hub says what was tried', async () => {
     Object.assign(env, ENV0, { remoteHost: `${server.baseUrl}/`, localModelPath: MODELS, useFSCache: false });
     await assert.rejects(pipeline('text-classification', 'nobody/nothing'),

@@ -13,6 +13,8 @@ if (process.argv[3] === 'hf-folder') {
   const p = await edgebert.pipeline('text-classification', `${models}/${CLASSIFIER}`);
   result.folder = await p('edge runtimes', { topK: 2 });
   await p.dispose();
+  // No model given: the default (edgebert's own) is not inside the package, and the error says where it looked.
+  result.noDefault = await edgebert.pipeline('sentiment-analysis').then(() => ({ code: 'loaded' }), (e) => ({ code: e.code, message: e.message }));
   await edgebert.closeSharedRuntimes();
 }
 console.log(`RESULT ${JSON.stringify(result)}`);

@@ -74,7 +74,7 @@ const parseResult = (stdout) => {
 };
 
 // The answers without the build description (which kernel ran differs by runtime; the bits must not).
-const answers = ({ build, folder, ...rest }) => rest;
+const answers = ({ build, folder, noDefault, ...rest }) => rest;
 
 async function local(cmd, args, env = {}) {
   // 'hf-folder': also load the classifier from its folder, by path (a Hugging Face checkpoint).
@@ -101,6 +101,8 @@ test('Node 20 (this Node): import { pipeline } from \'edgebert\' with no locatio
   assert.deepEqual(result.folder, result.classification[2]);
   assert.deepEqual(result.batched.dims, [3, result.embeddings[0].dims[1]]);
   assert.deepEqual(result.batched.data, result.embeddings.flatMap((e) => e.data));  // the folder gives what its bytes give
+  assert.equal(result.noDefault.code, 'NotFound');
+  assert.match(result.noDefault.message, /the default model for text-classification is edgebert's sentiment-minilm-l3 .*the npm package does not carry models.*node_modules\/edgebert\/models\/sentiment-minilm-l3\/model\.ebm/);
   reference = result;
 });
 
