@@ -90,13 +90,15 @@ TEST(GemmU8, MatchesReferenceOnRandomShapes) {
 }
 
 // Several threads split the weight rows into contiguous ranges of chunks; results must not change.
-// (In the single-threaded wasm build the setting is ignored and this checks the same path again.)
+// A GEMM takes one thread per 8M multiply-adds (gemm_u8.cc kMinMacsPerThread): the small shapes run
+// on the calling thread, the large ones split (80 x 700 x 800: 5 threads' worth; 130 x 1536 x 384:
+// 9). (In the single-threaded wasm build the setting is ignored and this checks the same path again.)
 TEST(GemmU8, MultiThreadedMatchesReference) {
   for (int threads : {2, 3, 8}) {
     GemmU8Scratch scratch;
     scratch.set_max_threads(threads);
-    for (const auto& [m, n, k] :
-         std::vector<std::tuple<int, int, int>>{{7, 200, 768}, {33, 97, 130}, {5, 3, 40}, {16, 301, 1100}}) {
+    for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{
+             {7, 200, 768}, {33, 97, 130}, {5, 3, 40}, {16, 301, 1100}, {80, 700, 800}, {130, 1536, 384}}) {
       SCOPED_TRACE(::testing::Message() << "threads=" << threads << " m=" << m << " n=" << n << " k=" << k);
       ExpectMatchesReference(RandomProblem(m, n, k, 300 + threads), &scratch);
     }

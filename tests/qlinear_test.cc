@@ -83,7 +83,7 @@ TEST(QLinear, MultiThreadedEqualsSingleThreaded) {
   std::mt19937 rng(8);
   Layer l = MakeLayer(250, 300, true, &rng);
   ASSERT_TRUE(PrepareQLinear(&l.w).ok());
-  const int m = 19;
+  const int m = 240;  // 18M multiply-adds: enough for 2 threads (gemm_u8.cc kMinMacsPerThread)
   const std::vector<float> x = MakeActivations(m, 300, &rng);
   std::vector<float> one(static_cast<size_t>(m) * 250), two(one.size());
   QLinearScratch s1, s2;

@@ -106,12 +106,15 @@ export function wireRelaxedKernel(imports, precompiled) {
     key = Object.keys(ns).find((k) => typeof ns[k] === 'function' && ns[k].name === '_eb_relaxed_kernel');
     if (key !== undefined) { env = ns; break; }
   }
-  if (!env) return { relaxed: false, reason: 'this build has no relaxed-SIMD kernel import (threaded build)' };
+  if (!env) return { relaxed: false, reason: 'this build has no relaxed-SIMD kernel import' };
   const memory = Object.values(env).find((v) => v instanceof WebAssembly.Memory);
   if (!memory) return { relaxed: false, reason: 'the module does not import its memory' };
-  let kernelModule = precompiled;
+  // The pthreads build's memory is shared; the kernel then imports a shared memory too (and each
+  // pthread worker wires its own instance: wasm/relaxed_pthread_prejs.js).
+  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  let kernelModule = shared ? undefined : precompiled;
   if (!kernelModule) {
-    const bytes = relaxedKernelBytes();
+    const bytes = relaxedKernelBytes({ shared });
     try {
       kernelModule = new WebAssembly.Module(bytes);
     } catch (err) {
@@ -130,7 +133,7 @@ export function wireRelaxedKernel(imports, precompiled) {
   try {
     // The probe runs on a memory of its own, many times, so that a tier-up during the calls is checked
     // too (the C++ GEMM check after instantiation is the final word).
-    const probeMemory = new WebAssembly.Memory({ initial: 1 });
+    const probeMemory = new WebAssembly.Memory(shared ? { initial: 1, maximum: 1, shared: true } : { initial: 1 });
     const probe = new WebAssembly.Instance(kernelModule, { env: { memory: probeMemory } }).exports.probe;
     const i8 = new Int8Array(probeMemory.buffer), u8 = new Uint8Array(probeMemory.buffer);
     const i32 = new Int32Array(probeMemory.buffer);

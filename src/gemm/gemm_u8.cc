@@ -32,15 +32,15 @@
 #define EB_GEMM_THREADS 0
 #endif
 
-// The relaxed-SIMD kernel exists in single-threaded wasm builds only: it is an import of the main
-// module that worker/wasm_loader.mjs wires to a second module (src/gemm/relaxed/kernel.wat); the
-// pthreads build's workers instantiate the module themselves, without it. Until the loader has
-// wired and verified it (GemmU8SetRelaxedKernel), the import is a stub that is never called
+// The relaxed-SIMD kernel: an import of the main module that worker/wasm_loader.mjs wires to a
+// second module (src/gemm/relaxed/kernel.wat), and in the pthreads build each worker does the same
+// when it instantiates the module (wasm/relaxed_pthread_prejs.js). Until the loader has wired and
+// verified it (GemmU8SetRelaxedKernel), the import is a stub that is never called
 // (wasm/relaxed_stub.js). Contract of one call, a 2 x 4 block over `blocks` depth blocks of 16:
 //   dst[c * stride + r] = bias[c] + sum_d x(c, d) * w(r, d)    for r < 2, c < 4
 // with lhs = 32 bytes per depth block (16 int8 of row 0, then row 1), rhs = 64 bytes per depth
 // block (16 uint8 of each column).
-#if defined(__wasm_simd128__) && !EB_GEMM_THREADS
+#if defined(__wasm_simd128__)
 #define EB_RELAXED 1
 extern "C" void eb_relaxed_kernel(int32_t* dst, int stride, const int8_t* lhs, const uint8_t* rhs, int blocks,
                                   const int32_t* bias);
@@ -400,6 +400,19 @@ T* Aligned64(std::vector<T>* v, size_t n) {
   return v->data() + (64 - at % 64) % 64 / sizeof(T);
 }
 
+// Threads for one GEMM: at most one per row chunk and the scratch's limit, and only as many as have
+// kMinMacsPerThread multiply-adds each. Waking a worker and waiting for it costs tens of
+// microseconds on a quiet machine (much more on a busy one), so a small product (a 16-token
+// sequence's projections) runs faster on the calling thread alone; a layer of a long sequence
+// splits. 8M multiply-adds take ~0.3 ms in the relaxed kernel.
+constexpr int64_t kMinMacsPerThread = int64_t{8} << 20;
+int GemmThreads(const GemmU8Scratch::Impl& scratch, int chunks, int m, int n, int k) {
+  if (!EB_GEMM_THREADS) return 1;
+  const int64_t macs = int64_t{m} * n * k;
+  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerThread);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch.max_threads, chunks, by_work})));
+}
+
 #if EB_GEMM_THREADS
 // One gemmlowp task per thread: a contiguous range of row chunks with its own int32 block.
 template <typename ChunkFn>
@@ -444,7 +457,8 @@ void PackActivationsRelaxed(const uint8_t* x, int m, int k, int depth, int cols,
 
 // RunGemm for weights in the relaxed layout. The kernel multiplies int8 weights (w - 128), so each
 // result starts from 128 * sum_d x(c, d) ("bias") to give the same raw sum_d x * w as gemmlowp's
-// kernels; the unpacks are shared.
+// kernels; the unpacks are shared. With several threads, each takes a contiguous range of row
+// chunks (disjoint output columns), as RunGemm does; the packed activations are shared.
 template <typename Unpack>
 void RunGemmRelaxed(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scratch::Impl* scratch,
                     const Unpack& unpack) {
@@ -457,20 +471,40 @@ void RunGemmRelaxed(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, Gem
   PackActivationsRelaxed(x, m, w.k, depth, cols, px, sums);
   for (int c = 0; c < cols; ++c) bias[c] = 128 * sums[c];
   const int chunk_rows = w.chunk_rows;
-  int32_t* acc = Aligned64(&scratch->acc, static_cast<size_t>(chunk_rows) * cols);
+  const int chunks = gemmlowp::CeilQuotient(rows_total, chunk_rows);
+  const int threads = GemmThreads(*scratch, chunks, m, w.n, w.k);
+  const size_t acc_size = static_cast<size_t>(chunk_rows) * cols;  // per thread
+  int32_t* acc = Aligned64(&scratch->acc, acc_size * threads);
   const int blocks = depth / kRelaxedDepth;
-  for (int r0 = 0; r0 < rows_total; r0 += chunk_rows) {
-    const int rows = std::min(chunk_rows, rows_total - r0);
-    for (int c = 0; c < cols; c += 4) {
-      const uint8_t* xc = px + static_cast<size_t>(c) * depth;
-      for (int r = 0; r < rows; r += 2) {
-        eb_relaxed_kernel(acc + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
-                          reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0 + r) * depth), xc, blocks,
-                          bias + c);
+  const auto run_chunks = [&](int first, int last, int32_t* block) {
+    for (int r0 = first * chunk_rows; r0 < std::min(last * chunk_rows, rows_total); r0 += chunk_rows) {
+      const int rows = std::min(chunk_rows, rows_total - r0);
+      for (int c = 0; c < cols; c += 4) {
+        const uint8_t* xc = px + static_cast<size_t>(c) * depth;
+        for (int r = 0; r < rows; r += 2) {
+          eb_relaxed_kernel(block + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
+                            reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0 + r) * depth), xc, blocks,
+                            bias + c);
+        }
       }
+      unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w.sums + r0, sums, m);
     }
-    unpack(r0, std::min(rows, w.n - r0), acc, chunk_rows, w.sums + r0, sums, m);
+  };
+#if EB_GEMM_THREADS
+  if (threads > 1) {
+    using Task = ChunkTask<decltype(run_chunks)>;
+    std::vector<Task> tasks(threads);
+    for (int t = 0; t < threads; ++t) {
+      tasks[t].fn = &run_chunks;
+      tasks[t].first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
+      tasks[t].last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
+      tasks[t].acc = acc + acc_size * t;
+    }
+    scratch->pool.Execute(threads, tasks.data());
+    return;
   }
+#endif
+  run_chunks(0, chunks, acc);
 }
 #endif
 
@@ -490,7 +524,7 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
   p.l2_cols = p.l1_cols = gemmlowp::RoundUp<Format::kCols>(m);
   const int chunk_rows = w.chunk_rows;
   const int chunks = gemmlowp::CeilQuotient(p.l2_rows, chunk_rows);
-  const int threads = EB_GEMM_THREADS ? std::max(1, std::min(scratch->max_threads, chunks)) : 1;
+  const int threads = GemmThreads(*scratch, chunks, m, w.n, w.k);
   const size_t acc_size = static_cast<size_t>(chunk_rows) * p.l2_cols;  // per thread
 
   PackedRhs packed_x(gemmlowp::Side::Rhs, allocator, p);

@@ -87,4 +87,43 @@ else describe('relaxed SIMD kernel in Chromium', () => {
     assert.equal(r.runs.length, 25);
     assert.deepEqual(r.differing, []);
   }));
+
+  // The pthreads build runs the relaxed kernel too (each worker wires it: wasm/relaxed_pthread_prejs.js),
+  // and splitting the GEMM's rows across threads changes no integer sum: the same bits as one thread.
+  test('the pthreads build runs the relaxed kernel on every thread: same outputs as one thread', (t) => withPage(browser, 'relaxed-threads', async (page) => {
+    const isolated = await startServer({ port: 0, isolated: true });
+    try {
+      await page.goto(`${isolated.url}web/?autoload=0`);
+      const r = await page.evaluate(async () => {
+        const { pipeline, getBuildInfo } = await import('/worker/index.mjs');
+        const one = await getBuildInfo({ threads: 1 }), two = await getBuildInfo({ threads: 2 });
+        const out = { one, two, differing: [], runs: 0 };
+        if (!two.relaxed_simd) return out;
+        const words = 'the quick brown fox jumps over a lazy dog while people watch from the old bridge'.split(' ');
+        const text = (n) => Array.from({ length: n }, (_, i) => words[(i * 7) % words.length]).join(' ');
+        const pipes = await Promise.all([1, 2].map((threads) =>
+          pipeline('feature-extraction', '/build/demo/models/all-MiniLM-L6-v2.ebm', { threads })));
+        for (const n of [1, 3, 14, 61, 200]) {
+          const [a, b] = await Promise.all(pipes.map((p) => p(text(n))));
+          out.runs++;
+          const x = new Uint32Array(Float32Array.from(a.data).buffer), y = new Uint32Array(Float32Array.from(b.data).buffer);
+          let diff = x.length === y.length ? 0 : -1;
+          for (let i = 0; diff >= 0 && i < x.length; ++i) if (x[i] !== y[i]) ++diff;
+          if (diff !== 0) out.differing.push(`${n} words: ${diff} values differ`);
+        }
+        await Promise.all(pipes.map((p) => p.dispose()));
+        return out;
+      });
+      if (!r.one.relaxed_simd) {
+        t.skip(`this machine's Chromium does not run the relaxed kernel: ${r.one.gemmReason}`);
+        return;
+      }
+      assert.equal(r.two.build, 'simd128-pthreads');
+      assert.equal(r.two.relaxed_simd, true, r.two.gemmReason);
+      assert.equal(r.runs, 5);
+      assert.deepEqual(r.differing, []);
+    } finally {
+      await isolated.close();
+    }
+  }));
 });
