@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "encoder/encoder.h"
+#include "gemm/gemm_u8.h"
 #include "model/model.h"
 #include "model/safetensors.h"
 #include "test_util.h"
@@ -242,6 +243,42 @@ TEST(EncoderModel, PaddedBatchEqualsSingleSequences) {
       }
     }
   }
+}
+
+// Threads split the GEMMs by output rows and the rest of the layer by (sequence, head), rows or
+// aligned blocks: no value is summed differently, so any thread count gives the same bits. Every
+// piece is forced to split here (GemmU8SplitAnyWorkForTest), since these small models' pieces are
+// below the work that makes a split worth it. (The single-threaded wasm build runs one thread
+// whatever max_threads says; this then checks the same path twice.)
+TEST(EncoderModel, ThreadsGiveTheSameBits) {
+  GemmU8SplitAnyWorkForTest(true);
+  for (const char* name : {"bert_seqcls", "distilbert_tokcls_sinusoidal", "bert_qa"}) {
+    auto model = LoadFixtureModel(name);
+    ASSERT_TRUE(model);
+    const Json expected = ReadJsonFixture(std::string("models/") + name + "/expected.json");
+    for (const Json& c : expected.Find("cases")->as_array()) {
+      CaseInput ci;
+      MakeInput(c, &ci);
+      for (Precision p : {Precision::kFp32, Precision::kInt8}) {
+        RunState one;
+        EncoderOutput o1;
+        ASSERT_TRUE(EncoderForward(*model, ci.in, p, &one, &o1).ok());
+        const size_t n = static_cast<size_t>(ci.in.batch) * ci.in.seq_len * model->config.hidden;
+        const std::vector<float> want(o1.last_hidden_state, o1.last_hidden_state + n);
+        for (int threads : {2, 3, 4}) {
+          RunState rs;
+          rs.qscratch.max_threads = threads;
+          EncoderOutput o;
+          ASSERT_TRUE(EncoderForward(*model, ci.in, p, &rs, &o).ok());
+          for (size_t i = 0; i < n; ++i) {
+            ASSERT_EQ(o.last_hidden_state[i], want[i]) << name << " case " << c.Find("name")->as_string() << " precision "
+                                                       << static_cast<int>(p) << " threads " << threads << " value " << i;
+          }
+        }
+      }
+    }
+  }
+  GemmU8SplitAnyWorkForTest(false);
 }
 
 TEST(EncoderModel, SinusoidalTableMatchesCheckpoint) {

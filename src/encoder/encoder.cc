@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "gemm/gemm_u8.h"
 #include "kernels/gelu.h"
 #include "kernels/sgemm.h"
 #include "kernels/softmax.h"
@@ -176,38 +177,86 @@ __attribute__((noinline)) void AddInPlace(float* x, const float* y, size_t n) {
 // Query rows per block of attention scores: (kQueryBlock, T) floats stay in L2 up to T = 512.
 constexpr int kQueryBlock = 32;
 
-// Multi-head self-attention for one sequence: ctx = softmax(q k^T / sqrt(d) + mask) v per head.
-// q, k, v, ctx: (T, H) rows of this sequence; mask: (T) or null; kt: (d, T) scratch;
-// scores: (kQueryBlock, T) scratch. Per head, k is transposed once, then each block of query rows
-// gets its scores (Sgemm), their softmax and its share of ctx (Sgemm): both products are plain
-// row-major GEMMs. Each score is one dot product summed in index order, each context value one sum
-// over keys in index order, so padded keys (weight exactly 0) change no bit of the real tokens.
-__attribute__((noinline)) void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int T,
-                                         int H, int heads, float* kt, float* scores, float* ctx) {
-  const int d = H / heads;
+// One head of self-attention for one sequence: ctx = softmax(q k^T / sqrt(d) + mask) v.
+// q, k, v, ctx: (T, H) rows of this sequence, the head's d columns at `off`; mask: (T) or null;
+// kt: (d, T) scratch; scores: (kQueryBlock, T) scratch. k is transposed once, then each block of
+// query rows gets its scores (Sgemm), their softmax and its share of ctx (Sgemm): both products are
+// plain row-major GEMMs. Each score is one dot product summed in index order, each context value one
+// sum over keys in index order, so padded keys (weight exactly 0) change no bit of the real tokens,
+// and which thread runs a head changes nothing.
+__attribute__((noinline)) void AttentionHead(const float* q, const float* k, const float* v, const int32_t* mask, int T,
+                                             int H, int d, int off, float* kt, float* scores, float* ctx) {
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
-  for (int h = 0; h < heads; ++h) {
-    const int off = h * d;
-    for (int j = 0; j < T; ++j) {
-      const float* kj = k + static_cast<size_t>(j) * H + off;
-      for (int t = 0; t < d; ++t) kt[static_cast<size_t>(t) * T + j] = kj[t];
-    }
-    for (int i0 = 0; i0 < T; i0 += kQueryBlock) {
-      const int rows = std::min(kQueryBlock, T - i0);
-      Sgemm(rows, T, d, scale, q + static_cast<size_t>(i0) * H + off, H, kt, T, scores, T);
-      for (int i = 0; i < rows; ++i) {
-        float* si = scores + static_cast<size_t>(i) * T;
-        if (mask) {
-          // transformers adds finfo(float32).min, which swamps the score: a fully masked row
-          // becomes uniform, as here.
-          for (int j = 0; j < T; ++j)
-            if (mask[j] == 0) si[j] = std::numeric_limits<float>::lowest();
-        }
-        Softmax(si, T);
-      }
-      Sgemm(rows, d, T, 1.f, scores, T, v + off, H, ctx + static_cast<size_t>(i0) * H + off, H);
-    }
+  for (int j = 0; j < T; ++j) {
+    const float* kj = k + static_cast<size_t>(j) * H + off;
+    for (int t = 0; t < d; ++t) kt[static_cast<size_t>(t) * T + j] = kj[t];
   }
+  for (int i0 = 0; i0 < T; i0 += kQueryBlock) {
+    const int rows = std::min(kQueryBlock, T - i0);
+    Sgemm(rows, T, d, scale, q + static_cast<size_t>(i0) * H + off, H, kt, T, scores, T);
+    for (int i = 0; i < rows; ++i) {
+      float* si = scores + static_cast<size_t>(i) * T;
+      if (mask) {
+        // transformers adds finfo(float32).min, which swamps the score: a fully masked row
+        // becomes uniform, as here.
+        for (int j = 0; j < T; ++j)
+          if (mask[j] == 0) si[j] = std::numeric_limits<float>::lowest();
+      }
+      Softmax(si, T);
+    }
+    Sgemm(rows, d, T, 1.f, scores, T, v + off, H, ctx + static_cast<size_t>(i0) * H + off, H);
+  }
+}
+
+// Work below which a piece of the layer outside the GEMMs stays on the calling thread: waking a
+// worker costs tens of microseconds, so each thread needs ~0.2 ms of its own.
+constexpr int64_t kMinAttentionMacsPerThread = int64_t{1} << 20;  // fp32 multiply-adds of QK^T and AV
+constexpr int64_t kMinElementsPerThread = int64_t{1} << 16;       // GELU / LayerNorm values
+// GELU runs in blocks of this many values, so that its SIMD/scalar split (a scalar tail at the end
+// of each call) falls where one call over everything puts it: the same bits with any thread count.
+constexpr size_t kActivationBlock = 4096;
+
+// The thread pool of the run's GEMM scratch (made here when no Linear has run yet), for the parts
+// of the layer outside the GEMMs.
+GemmU8Scratch* Pool(RunState* rs) {
+  if (!rs->qscratch.gemm) rs->qscratch.gemm = std::make_shared<GemmU8Scratch>();
+  rs->qscratch.gemm->set_max_threads(rs->qscratch.max_threads);
+  return rs->qscratch.gemm.get();
+}
+
+int PoolThreads(RunState* rs) { return std::max(1, Pool(rs)->max_threads()); }
+
+// Multi-head self-attention over the batch: B sequences x heads, split across threads by
+// (sequence, head); thread t uses its own slice of kt and scores.
+void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int B, int T, int H, int heads,
+               float* kt, float* scores, float* ctx, RunState* rs) {
+  const int d = H / heads;
+  const size_t kt_size = static_cast<size_t>(d) * T, scores_size = static_cast<size_t>(std::min(T, kQueryBlock)) * T;
+  const int64_t macs = int64_t{2} * B * heads * T * T * d;
+  GemmU8ParallelFor(Pool(rs), B * heads, macs, kMinAttentionMacsPerThread, [&](int thread, int begin, int end) {
+    for (int i = begin; i < end; ++i) {
+      const int b = i / heads, h = i % heads;
+      const size_t off = static_cast<size_t>(b) * T * H;
+      AttentionHead(q + off, k + off, v + off, mask ? mask + static_cast<size_t>(b) * T : nullptr, T, H, d, h * d,
+                    kt + kt_size * thread, scores + scores_size * thread, ctx + off);
+    }
+  });
+}
+
+void LayerNormRowsThreaded(float* x, int rows, int dim, const LayerNormWeights& ln, float eps, RunState* rs) {
+  GemmU8ParallelFor(Pool(rs), rows, int64_t{rows} * dim, kMinElementsPerThread, [&](int, int begin, int end) {
+    LayerNormRows(x + static_cast<size_t>(begin) * dim, end - begin, dim, ln, eps);
+  });
+}
+
+void ApplyActivationThreaded(Activation act, float* x, size_t n, RunState* rs) {
+  const size_t blocks = (n + kActivationBlock - 1) / kActivationBlock;
+  GemmU8ParallelFor(Pool(rs), static_cast<int>(blocks), static_cast<int64_t>(n), kMinElementsPerThread,
+                    [&](int, int begin, int end) {
+                      const size_t from = static_cast<size_t>(begin) * kActivationBlock;
+                      const size_t to = std::min(n, static_cast<size_t>(end) * kActivationBlock);
+                      ApplyActivation(act, x + from, to - from);
+                    });
 }
 
 // One token's embedding sum before the LayerNorm: word[id] + position[t] (+ token_type[tt] for BERT).
@@ -306,7 +355,9 @@ void WarmUpEncoderTiering() {
   const LayerNormWeights ln{gamma.data(), beta.data()};
   RunUntilOptimized(
       [&] {
-        Attention(q.data(), k.data(), v.data(), nullptr, kT, kH, kHeads, kt.data(), scores.data(), ctx.data());
+        for (int h = 0; h < kHeads; ++h) {
+          AttentionHead(q.data(), k.data(), v.data(), nullptr, kT, kH, kD, h * kD, kt.data(), scores.data(), ctx.data());
+        }
         AddInPlace(x.data(), ctx.data(), n);
         LayerNormRows(x.data(), kT, kH, ln, 1e-12f);
         for (size_t i = 0; i < ffn.size(); ++i) ffn[i] = x[i % n];
@@ -332,8 +383,9 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   float* tmp = rs->tmp.Grow(MH);  // (M, H)
   float* ffn = rs->ffn.Grow(static_cast<size_t>(M) * I);  // (M, I)
   const int d = H / c.num_heads;
-  float* scores = rs->scores.Grow(static_cast<size_t>(std::min(T, kQueryBlock)) * T);  // (block, T)
-  float* kt = rs->kt.Grow(static_cast<size_t>(d) * T);  // (d, T) one head's keys, transposed
+  const size_t threads = static_cast<size_t>(PoolThreads(rs));
+  float* scores = rs->scores.Grow(threads * std::min(T, kQueryBlock) * T);  // (block, T) per thread
+  float* kt = rs->kt.Grow(threads * d * T);  // (d, T) one head's keys, transposed, per thread
 
   // Embeddings: x = LayerNorm(word[id] + position[t] (+ token_type[tt])), dropout is identity.
   for (int b = 0; b < B; ++b)
@@ -342,28 +394,24 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
       const int tt = c.family == ModelFamily::kBert && in.token_type_ids ? in.token_type_ids[m] : 0;
       EmbedToken(model, precision, in.input_ids[m], t, tt, x + m * H);
     }
-  LayerNormRows(x, M, H, w.embed_ln, c.layer_norm_eps);
+  LayerNormRowsThreaded(x, M, H, w.embed_ln, c.layer_norm_eps, rs);
 
   for (const EncoderLayerWeights& L : w.layers) {
     // Self-attention: q, k, v = x W^T + b, each (M, H), split into heads of H / heads.
     RunLinear(L.q, x, M, q, precision, rs);
     RunLinear(L.k, x, M, k, precision, rs);
     RunLinear(L.v, x, M, v, precision, rs);
-    for (int b = 0; b < B; ++b) {
-      const size_t off = static_cast<size_t>(b) * T * H;
-      Attention(q + off, k + off, v + off, in.attention_mask ? in.attention_mask + static_cast<size_t>(b) * T : nullptr,
-                T, H, c.num_heads, kt, scores, ctx + off);
-    }
+    Attention(q, k, v, in.attention_mask, B, T, H, c.num_heads, kt, scores, ctx, rs);
     RunLinear(L.o, ctx, M, tmp, precision, rs);  // (M, H)
     // Add & norm: x = LayerNorm(attn + x).
     AddInPlace(x, tmp, MH);  // x + tmp == tmp + x bit for bit: no copy back needed
-    LayerNormRows(x, M, H, L.attn_ln, c.layer_norm_eps);
+    LayerNormRowsThreaded(x, M, H, L.attn_ln, c.layer_norm_eps, rs);
     // FFN: x = LayerNorm(W2 act(W1 x + b1) + b2 + x).
     RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
-    ApplyActivation(c.activation, ffn, static_cast<size_t>(M) * I);
+    ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);
     RunLinear(L.ffn_out, ffn, M, tmp, precision, rs);  // (M, H)
     AddInPlace(x, tmp, MH);  // x + tmp == tmp + x bit for bit: no copy back needed
-    LayerNormRows(x, M, H, L.ffn_ln, c.layer_norm_eps);
+    LayerNormRowsThreaded(x, M, H, L.ffn_ln, c.layer_norm_eps, rs);
   }
 
   *out = EncoderOutput();

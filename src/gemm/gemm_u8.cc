@@ -406,10 +406,11 @@ T* Aligned64(std::vector<T>* v, size_t n) {
 // sequence's projections) runs faster on the calling thread alone; a layer of a long sequence
 // splits. 8M multiply-adds take ~0.3 ms in the relaxed kernel.
 constexpr int64_t kMinMacsPerThread = int64_t{8} << 20;
+bool g_split_any_work = false;  // GemmU8SplitAnyWorkForTest
 int GemmThreads(const GemmU8Scratch::Impl& scratch, int chunks, int m, int n, int k) {
   if (!EB_GEMM_THREADS) return 1;
   const int64_t macs = int64_t{m} * n * k;
-  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerThread);
+  const int64_t by_work = g_split_any_work ? chunks : std::max<int64_t>(1, macs / kMinMacsPerThread);
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch.max_threads, chunks, by_work})));
 }
 
@@ -587,6 +588,14 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
   allocator->Decommit();
 }
 
+#if EB_GEMM_THREADS
+struct RangeTask : gemmlowp::Task {
+  const std::function<void(int, int, int)>* fn = nullptr;
+  int thread = 0, begin = 0, end = 0;
+  void Run() override { (*fn)(thread, begin, end); }
+};
+#endif
+
 // Offsets, from gemmlowp's sums of each slice (Sx = sum_d x(i, d), Sw = sum_d w(j, d)):
 //   sum_d (x + xo)(w + wo) = acc + wo * Sx + xo * Sw + k * xo * wo
 //                          = acc + A_i + xo_i * Sw_j     with A_i = wo * (Sx_i + k * xo_i).
@@ -680,6 +689,34 @@ bool SameAsReference(int m, int n, int k, int pattern, uint32_t* seed) {
 }
 
 }  // namespace
+
+void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t min_work_per_thread,
+                       const std::function<void(int thread, int begin, int end)>& fn) {
+  if (items <= 0) return;
+  int threads = 1;
+#if EB_GEMM_THREADS
+  const int64_t by_work = g_split_any_work || min_work_per_thread <= 0 ? items : work / min_work_per_thread;
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch->max_threads(), items, by_work})));
+  if (threads > 1) {
+    std::vector<RangeTask> tasks(threads);
+    for (int t = 0; t < threads; ++t) {
+      tasks[t].fn = &fn;
+      tasks[t].thread = t;
+      tasks[t].begin = static_cast<int>(static_cast<int64_t>(items) * t / threads);
+      tasks[t].end = static_cast<int>(static_cast<int64_t>(items) * (t + 1) / threads);
+    }
+    scratch->impl()->pool.Execute(threads, tasks.data());
+    return;
+  }
+#else
+  (void)scratch;
+  (void)work;
+  (void)min_work_per_thread;
+#endif
+  fn(0, 0, items);
+}
+
+void GemmU8SplitAnyWorkForTest(bool on) { g_split_any_work = on; }
 
 bool GemmU8SetRelaxedKernel(bool on) {
 #if EB_RELAXED

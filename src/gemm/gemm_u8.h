@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace edgebert {
@@ -88,6 +89,20 @@ class GemmU8Scratch {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Runs fn(thread, begin, end) over [0, items) split into contiguous ranges, one per thread, on the
+// scratch's thread pool (the calling thread runs one range itself) and returns when all are done.
+// The threads used: at most scratch->max_threads(), at most `items`, and only as many as have
+// min_work_per_thread of `work` (the caller's estimate of the whole job, in any unit it also uses
+// for min_work_per_thread), so that small jobs stay on the calling thread. thread < threads is the
+// range's index, for per-thread scratch. The split never changes what fn computes per item.
+void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t min_work_per_thread,
+                       const std::function<void(int thread, int begin, int end)>& fn);
+
+// Tests only: on, every GEMM and every GemmU8ParallelFor splits as far as its items and the
+// scratch's thread limit allow, whatever the work (so that small test models take the threaded
+// paths). Not thread-safe; set it between runs.
+void GemmU8SplitAnyWorkForTest(bool on);
 
 // out (m, n) row-major int32 = sum_d (x(i, d) + x_offset[i]) * (w(j, d) + w_offset).
 // x (m, k) row-major; x_offset (m).
