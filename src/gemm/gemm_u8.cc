@@ -693,10 +693,9 @@ bool SameAsReference(int m, int n, int k, int pattern, uint32_t* seed) {
 void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t min_work_per_thread,
                        const std::function<void(int thread, int begin, int end)>& fn) {
   if (items <= 0) return;
-  int threads = 1;
 #if EB_GEMM_THREADS
   const int64_t by_work = g_split_any_work || min_work_per_thread <= 0 ? items : work / min_work_per_thread;
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch->max_threads(), items, by_work})));
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch->max_threads(), items, by_work})));
   if (threads > 1) {
     std::vector<RangeTask> tasks(threads);
     for (int t = 0; t < threads; ++t) {
