@@ -5,6 +5,7 @@
 // so a busy machine slows both alike. Answers are compared first (equal work), then the timings.
 //
 //   node bench/tjs/race.mjs [--rounds 2] [--threads 1,2] [--only chromium|node] [--json build/tjs/results.json]
+//   node bench/tjs/race.mjs --report a.json[,b.json...]   the tables again from saved results (merged)
 // Prints a Markdown table (ratios edgebert / transformers.js: below 1, edgebert is faster).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,9 +29,14 @@ const NODE24 = process.env.EDGEBERT_NODE24 || join(ROOT, 'tests/runtimes/node_mo
 const plan = JSON.parse(readFileSync(join(ROOT, 'build/tjs/plan.json'), 'utf8'));
 const log = (s) => process.stderr.write(`${s}\n`);
 
-const results = { date: new Date().toISOString(), machine: machine(), plan: summary(plan), environments: [] };
+const REPORT = opt('--report', null);
+const results = { date: new Date().toISOString(), machine: machine(), plan: summary(plan), rounds: ROUNDS, environments: [] };
+if (REPORT) {
+  const saved = REPORT.split(',').map((f) => JSON.parse(readFileSync(resolve(f), 'utf8')));
+  Object.assign(results, saved[0], { environments: saved.flatMap((x) => x.environments) });
+}
 
-if (!ONLY || ONLY === 'chromium') {
+if (!REPORT && (!ONLY || ONLY === 'chromium')) {
   const server = await startServer({ port: 0, isolated: true, extraMounts: {
     '/bench/': join(ROOT, 'bench'), '/tjsmodels/': join(ROOT, 'build/tjs/models'), '/tjsbuild/': join(ROOT, 'build/tjs'),
   } });
@@ -53,7 +59,7 @@ if (!ONLY || ONLY === 'chromium') {
   }
 }
 
-if (!ONLY || ONLY === 'node') {
+if (!REPORT && (!ONLY || ONLY === 'node')) {
   if (!existsSync(NODE24)) {
     log(`skipping Node: ${NODE24} is missing (npm ci --prefix tests/runtimes, or EDGEBERT_NODE24=/path/to/node)`);
   } else {
@@ -79,7 +85,7 @@ if (!ONLY || ONLY === 'node') {
 const lines = [];
 const out = (s = '') => { lines.push(s); console.log(s); };
 out(`${results.machine.cpu}, ${results.machine.cores} cores, load average before: ${results.machine.loadBefore}; ` +
-  `${ROUNDS} rounds, sessions alternating between the engines, each in a fresh browser / Node process`);
+  'sessions alternating between the engines, each in a fresh browser / Node process');
 for (const env of results.environments) {
   const eb = env.sessions.edgebert;
   const others = Object.keys(env.sessions).filter((k) => k !== 'edgebert' && env.sessions[k].length);
@@ -90,7 +96,10 @@ for (const env of results.environments) {
   out(`edgebert ${about('edgebert').version} (${about('edgebert').build || ''}, ${about('edgebert').gemm_kernel || ''}); ` +
     `transformers.js ${about('tjs').version} (onnxruntime ${JSON.stringify(about('tjs').ort)})`);
   out(`Columns: edgebert / ${others.map((k) => `${k} = ${env.labels[k]}${about(k).ortBuild ? ` (${about(k).ortBuild})` : ''}`).join(' / ')}; ` +
-    `ratio = edgebert / each (below 1: edgebert faster); medians over ${ROUNDS} sessions each.`);
+    `ratio = edgebert / each (below 1: edgebert faster); medians over ${eb.length} sessions each.`);
+  const sinceStart = ['edgebert', ...others].map((k) => median(env.sessions[k].map((x) => x.models[0].firstSinceStart)));
+  out(`From ${env.name.startsWith('Chromium') ? 'navigation' : 'process start'} to the first answer of the first model (${eb[0].models[0].name}, ` +
+    `library import, runtime start and load included): ${sinceStart.map((x) => x.toFixed(0)).join(' / ')} ms (ratio ${sinceStart.slice(1).map((y) => (sinceStart[0] / y).toFixed(2)).join(' / ')}).`);
   out('\nAnswers (first round; edgebert / transformers.js):');
   for (const c of env.check) out(`- ${c.model}, ${c.input}: ${c.ok ? 'same' : 'different'}: ${c.text}`);
   out(`\n| model | input | load ms | ratio | first answer ms | ratio | steady ms | ratio |`);
@@ -98,7 +107,7 @@ for (const env of results.environments) {
   env.rows = [];
   const fmt = (x) => x.toFixed(x < 100 ? 1 : 0);
   const cells = (xs) => [xs.map(fmt).join(' / '), xs.slice(1).map((y) => `**${(xs[0] / y).toFixed(2)}x**`).join(' / ')];
-  for (const m of plan.models) {
+  for (const m of eb[0].models) {
     const pick = (k) => env.sessions[k].map((s) => s.models.find((x) => x.name === m.name)).filter(Boolean);
     const per = ['edgebert', ...others].map(pick);
     if (per.some((x) => !x.length)) continue;
@@ -115,9 +124,11 @@ for (const env of results.environments) {
   }
 }
 results.table = lines.join('\n');
-mkdirSync(dirname(JSON_OUT), { recursive: true });
-writeFileSync(JSON_OUT, JSON.stringify(results, null, 1));
-log(`\nresults: ${JSON_OUT}`);
+if (!REPORT) {
+  mkdirSync(dirname(JSON_OUT), { recursive: true });
+  writeFileSync(JSON_OUT, JSON.stringify(results, null, 1));
+  log(`\nresults: ${JSON_OUT}`);
+}
 
 async function browserSession(server, engine, threads) {
   const browser = await launchBrowser();
