@@ -282,7 +282,8 @@ async function loadModel(what, source, rawOptions) {
     } catch (err) {
       if (!isPermissionError(err)) throw err;
       cache = false;
-      cacheNote(`edgebert: no model cache (the runtime denies what finding the cache folder needs: ${err.message}); ` +
+      // A local checkpoint just loads without its conversion cached: no note for what was not asked.
+      if (description.kind !== 'hf-files') cacheNote(`edgebert: no model cache (the runtime denies what finding the cache folder needs: ${err.message}); ` +
         'give cacheDir, or allow environment access (deno --allow-env --allow-sys)');
     }
   }
