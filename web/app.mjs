@@ -374,7 +374,9 @@ function cosine(a, b) {
 
 // ---------------------------------------------------------------------------------------------
 // Files from disk: a packed .ebm goes to the API as a File; a Hugging Face checkpoint's files are
-// put in the API's cache under a local repository URL and loaded (and converted) from there.
+// put in the API's cache under a local repository URL and loaded (and converted) from there. The
+// URL is named after the files (names, sizes, modification times), so dropping the same checkpoint
+// again finds the model the API converted from it the first time (the API keys that by content).
 
 async function droppedSource(files) {
   if (!files.length) throw new Error('choose or drop the model files first');
@@ -385,7 +387,7 @@ async function droppedSource(files) {
   if (!by.has('tokenizer.json') && !by.has('vocab.txt')) missing.push('tokenizer.json or vocab.txt');
   if (missing.length) throw new Error(`the checkpoint is incomplete: missing ${missing.join(', ')} (got ${files.map((f) => f.name).join(', ')})`);
   if (typeof caches === 'undefined') throw new Error('loading checkpoint files needs Cache Storage, which this page cannot use (is it served over http(s)?)');
-  const id = `dropped-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const id = `dropped-${await filesId(files)}`;
   const repo = { repo: `local/${id}`, revision: 'main', baseUrl: DROPPED_BASE };
   const url = (name) => `${DROPPED_BASE}/local/${id}/resolve/main/${name}`;
   const cache = await caches.open(API_CACHE);
@@ -406,6 +408,14 @@ async function droppedSource(files) {
     label: by.get('config.json').webkitRelativePath || 'checkpoint files',
     cleanup: async () => { await Promise.all(keys.map(([c, k]) => c.delete(k))); },
   };
+}
+
+/** A name for a set of dropped files: a hash of their names, sizes and times (random without crypto.subtle). */
+async function filesId(files) {
+  if (!globalThis.crypto || !crypto.subtle) return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const text = JSON.stringify(files.map((f) => [f.name, f.size, f.lastModified]).sort());
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Leftovers of an interrupted load of dropped files. */

@@ -2,16 +2,21 @@
 // Storage in browsers and workers, nothing elsewhere. Keys are full URLs, and Hugging Face URLs
 // contain the revision (.../resolve/<revision>/<file>), so a pinned commit is cached for good while
 // a branch name like 'main' keeps whatever was downloaded first (pass cache: false to refresh).
+// Each entry may carry an identity (the server's ETag, or the sha256 of its bytes), which keys the
+// packed models converted from those files (conversionKey below; service.mjs).
 
 const CACHE_STORAGE_NAME = 'edgebert-v1';
+const IDENTITY_HEADER = 'x-edgebert-identity';
 const READ_CHUNK = 1 << 20;
 
 const isNode = () => typeof process === 'object' && !!process.versions && !!process.versions.node;
 
 /**
  * @param {{cache?: boolean, cacheDir?: string}} options
- * @returns {Promise<null | {kind: string, location: string, get(key: string): Promise<null|{size: number, chunks: AsyncIterable<Uint8Array>}>,
- *   put(key: string, bytes: Uint8Array): Promise<void>, remove(key: string): Promise<void>, isMissing(key: string): Promise<boolean>, putMissing(key: string): Promise<void>}>}
+ * @returns {Promise<null | {kind: string, location: string,
+ *   get(key: string): Promise<null|{size: number, chunks: AsyncIterable<Uint8Array>, identity?: string}>,
+ *   put(key: string, bytes: Uint8Array, meta?: {identity?: string}): Promise<void>, remove(key: string): Promise<void>,
+ *   isMissing(key: string): Promise<boolean>, putMissing(key: string): Promise<void>}>}
  */
 export async function openCache({ cache = true, cacheDir } = {}) {
   if (cache === false) return null;
@@ -29,6 +34,38 @@ export async function openCache({ cache = true, cacheDir } = {}) {
   return null;
 }
 
+/** Where converted models live in the cache: a reserved host (RFC 2606), never a real URL. */
+export const CONVERTED_PREFIX = 'https://edgebert.invalid/converted/';
+
+/**
+ * The cache key of the packed model converted from a checkpoint: a hash of the source (repository,
+ * revision and base URL, or the folder), the engine version, the quantization and every file's
+ * name and identity (its ETag, its sha256, or for a local file its size, modification time and
+ * inode), so a changed file, another revision or another engine misses.
+ * @param {object} source the source description (sources.mjs)
+ * @param {string} engineVersion eb_version()
+ * @param {Array<[string, string]>} files [name, identity] of every file the conversion reads
+ */
+export async function conversionKey(source, engineVersion, files, quantization = 'int8') {
+  const where = source.kind === 'hf'
+    ? { kind: 'hf', repo: source.repo, revision: source.revision, baseUrl: source.baseUrl, pathTemplate: source.pathTemplate || null }
+    : { kind: source.kind, dir: source.dir || null };
+  const text = JSON.stringify({ v: 1, engine: engineVersion, quantization, source: where,
+    files: [...files].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) });
+  return `${CONVERTED_PREFIX}${await sha256Hex(new TextEncoder().encode(text))}.ebm`;
+}
+
+/** Hex sha256 of bytes (crypto.subtle: Node, Deno, Bun, workers, secure pages). */
+export async function sha256Hex(bytes) {
+  if (!globalThis.crypto || !globalThis.crypto.subtle) {
+    throw new Error('crypto.subtle is not available here (it needs a secure context)');
+  }
+  let view = bytes;
+  if (typeof SharedArrayBuffer !== 'undefined' && view.buffer instanceof SharedArrayBuffer) view = view.slice();
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', view));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** The Node cache folder: cacheDir, else $EDGEBERT_CACHE_DIR, else $XDG_CACHE_HOME/edgebert, else ~/.cache/edgebert. */
 export async function defaultCacheDir() {
   const { homedir } = await import('node:os');
@@ -38,11 +75,15 @@ export async function defaultCacheDir() {
   return join(homedir(), '.cache', 'edgebert');
 }
 
-/** Reads a local file as chunks (Node). Each chunk is valid until the next iteration. */
+/**
+ * Reads a local file as chunks (Node). Each chunk is valid until the next iteration. `stat` is the
+ * open file's (size, mtime, inode: what a web server's ETag is made of).
+ */
 export async function nodeFileChunks(path) {
   const fs = await import('node:fs/promises');
   const handle = await fs.open(path, 'r');
-  const { size } = await handle.stat();
+  const stat = await handle.stat();
+  const { size } = stat;
   async function* chunks() {
     const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
     try {
@@ -55,7 +96,7 @@ export async function nodeFileChunks(path) {
       await handle.close();
     }
   }
-  return { size, chunks: chunks(), close: () => handle.close().catch(() => {}) };
+  return { size, stat, chunks: chunks(), close: () => handle.close().catch(() => {}) };
 }
 
 class NodeFileCache {
@@ -86,12 +127,17 @@ class NodeFileCache {
   }
 
   async get(key) {
+    let hit;
     try {
-      return await nodeFileChunks(this.fileFor(key));
+      hit = await nodeFileChunks(this.fileFor(key));
     } catch (err) {
       if (err && err.code === 'ENOENT') return null;
       throw err;
     }
+    // The identity written with it (absent for entries of older versions: then it is unknown).
+    const identity = await this.fs.readFile(`${this.fileFor(key)}.etag`, 'utf8').catch(() => '');
+    if (identity) hit.identity = identity;
+    return hit;
   }
 
   /** A 404 remembered (like huggingface_hub's .no_exist), so a cached load needs no network. */
@@ -104,26 +150,35 @@ class NodeFileCache {
     }
   }
 
-  async putMissing(key) {
-    await this.put(key, new Uint8Array(0), '.missing');
-  }
-
-  /** Drops a cached file (it failed a check) and any remembered 404 for it. */
+  /** Drops a cached file (it failed a check), its identity and any remembered 404 for it. */
   async remove(key) {
+    await this.fs.rm(`${this.fileFor(key)}.etag`, { force: true });
     await this.fs.rm(this.fileFor(key), { force: true });
     await this.fs.rm(`${this.fileFor(key)}.missing`, { force: true });
   }
 
-  async put(key, bytes, suffix = '') {
-    const file = this.fileFor(key) + suffix;
+  async put(key, bytes, meta = {}) {
+    const file = this.fileFor(key);
+    // The old identity goes first and the new one is written last: an entry whose identity file
+    // is missing (a crash in between) has an unknown identity, never a wrong one.
+    await this.fs.rm(`${file}.etag`, { force: true });
+    await this.writeAtomically(file, bytes);
+    // A file that is there now was no 404 after all (a refreshed load).
+    await this.fs.rm(`${file}.missing`, { force: true });
+    if (meta.identity) await this.writeAtomically(`${file}.etag`, meta.identity);
+  }
+
+  async putMissing(key) {
+    await this.writeAtomically(`${this.fileFor(key)}.missing`, new Uint8Array(0));
+  }
+
+  async writeAtomically(file, bytes) {
     await this.fs.mkdir(this.path.dirname(file), { recursive: true });
     // Write elsewhere and rename: a crash or a concurrent reader never sees a partial file.
     const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     try {
       await this.fs.writeFile(tmp, bytes);
       await this.fs.rename(tmp, file);
-      // A file that is there now was no 404 after all (a refreshed load).
-      if (suffix === '') await this.fs.rm(`${file}.missing`, { force: true });
     } catch (err) {
       await this.fs.rm(tmp, { force: true });
       throw err;
@@ -146,7 +201,8 @@ class CacheStorageCache {
     if (!response || !response.body) return null;
     const size = Number(response.headers.get('content-length'));
     const chunks = streamChunks(response.body);
-    return { size: Number.isFinite(size) && size >= 0 ? size : undefined, chunks, close: chunks.cancel };
+    const identity = response.headers.get(IDENTITY_HEADER) || undefined;
+    return { size: Number.isFinite(size) && size >= 0 ? size : undefined, chunks, close: chunks.cancel, identity };
   }
 
   async isMissing(key) {
@@ -162,10 +218,12 @@ class CacheStorageCache {
     await this.missing.delete(key);
   }
 
-  async put(key, bytes) {
+  async put(key, bytes, meta = {}) {
     // Cache Storage keeps its own copy; a view of the wasm heap must not be retained.
     const copy = bytes.slice();
-    await this.cache.put(key, new Response(copy, { headers: { 'content-length': String(copy.byteLength) } }));
+    const headers = { 'content-length': String(copy.byteLength) };
+    if (meta.identity) headers[IDENTITY_HEADER] = meta.identity;
+    await this.cache.put(key, new Response(copy, { headers }));
     await this.missing.delete(key);
   }
 }

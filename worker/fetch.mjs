@@ -104,11 +104,17 @@ function tooLarge(spec, url, size, limit, how) {
  * @param {Record<string, (bytes: Uint8Array) => void>} [opts.validate] checks run on a file's bytes
  *   as soon as it is read, before the next file's body is read (config.json before the weights)
  * @param {typeof fetch} [opts.fetch]
- * @returns {Promise<Map<string, {result: any, size: number, url?: string, cached: boolean, bytes: () => Uint8Array}>>}
+ * @param {(files: Array<{name: string, identity?: string, cached: boolean, url?: string}>) => Promise<boolean>} [opts.beforeRead]
+ *   called once every file is open (headers or cache entries, no body read yet); when it resolves
+ *   to true nothing is read: every file is closed and fetchFiles resolves to null (the caller found
+ *   what it needed elsewhere, e.g. the packed model converted from these very files)
+ * @returns {Promise<null | Map<string, {result: any, size: number, url?: string, cached: boolean, identity?: string, bytes: () => Uint8Array}>>}
+ *   identity: the file's ETag (as `etag:<value>`), the identity stored with its cache entry, or a
+ *   local file's own (size, modification time, inode); undefined when none is known
  */
 export async function fetchFiles(specs, {
   makeSink = () => memorySink(), signal, onProgress, cache = null, readCache = true, maxFileSize,
-  downloadTimeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS, validate = {}, fetch: fetchImpl = globalThis.fetch,
+  downloadTimeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS, validate = {}, fetch: fetchImpl = globalThis.fetch, beforeRead,
 } = {}) {
   const opened = [];
   const ctx = { signal, cache: readCache ? cache : null, fetchImpl, maxFileSize, timeoutMs: downloadTimeoutMs };
@@ -126,6 +132,19 @@ export async function fetchFiles(specs, {
   walk(specs);
   opened.sort((a, b) => order.get(a.spec) - order.get(b.spec));
   for (const o of opened) flat.push(o);
+  if (beforeRead) {
+    let skip;
+    try {
+      skip = await beforeRead(flat.map((o) => ({ name: o.spec.name, identity: o.identity, cached: o.cached, url: o.url })));
+    } catch (err) {
+      for (const o of flat) closeQuietly(o);
+      throw err;
+    }
+    if (skip) {
+      for (const o of flat) closeQuietly(o);
+      return null;
+    }
+  }
 
   const progress = new ProgressTracker(flat, onProgress);
   const results = new Map();
@@ -140,7 +159,7 @@ export async function fetchFiles(specs, {
       await verify(file, sink, received);
       const check = Object.prototype.hasOwnProperty.call(validate, file.spec.name) ? validate[file.spec.name] : null;
       if (check) check(sink.view());
-      results.set(file.spec.name, { result: sink.finish(), size: received, url: file.url, cached: file.cached, bytes: () => sink.view() });
+      results.set(file.spec.name, { result: sink.finish(), size: received, url: file.url, cached: file.cached, identity: file.identity, bytes: () => sink.view() });
     }
   } catch (err) {
     for (const s of sinks) s.release();
@@ -154,15 +173,16 @@ export async function fetchFiles(specs, {
 }
 
 /**
- * Writes the downloaded (not cached) files of a load the engine accepted into the cache; failures
- * to write (a full disk, a refused quota) are ignored: the next load downloads again.
+ * Writes the downloaded (not cached) files of a load the engine accepted into the cache, each with
+ * its identity; failures to write (a full disk, a refused quota) are ignored: the next load
+ * downloads again.
  */
 export async function commitToCache(cache, files) {
   if (!cache) return;
   for (const f of files.values()) {
     if (!f.url || f.cached) continue;
     try {
-      await cache.put(f.url, f.bytes());
+      await cache.put(f.url, f.bytes(), { identity: f.identity });
     } catch { /* best effort */ }
   }
 }
@@ -202,14 +222,15 @@ async function openOne(spec, ctx) {
 
 async function openSource(spec, { signal, cache, fetchImpl, timeoutMs }) {
   if (spec.open) {
+    // A local source; or (spec.cached) an entry the caller took from the cache itself, under spec.url.
     const src = await spec.open();
-    return { spec, size: src.size, chunks: src.chunks, close: src.close, cached: false };
+    return { spec, url: spec.url, size: src.size, chunks: src.chunks, close: src.close, cached: !!spec.cached, identity: src.identity };
   }
   const url = spec.url;
   const canBeMissing = !!(spec.fallback || spec.optional);
   if (cache) {
     const hit = await cache.get(url);
-    if (hit) return { spec, url, size: hit.size, chunks: hit.chunks, close: hit.close, cached: true, expectedSha: spec.sha256 };
+    if (hit) return { spec, url, size: hit.size, chunks: hit.chunks, close: hit.close, cached: true, expectedSha: spec.sha256, identity: hit.identity };
     if (canBeMissing && await cache.isMissing(url)) return spec.fallback ? 'fallback' : null;
   }
   let response;
@@ -259,7 +280,14 @@ async function openSource(spec, { signal, cache, fetchImpl, timeoutMs }) {
     close: chunks.cancel,
     cached: false,
     expectedSha: spec.sha256 || shaFromEtag(response.headers),
+    identity: identityFromHeaders(response.headers),
   };
+}
+
+/** A downloaded file's identity: its ETag (the Hub's x-linked-etag for LFS files when no ETag came through). */
+function identityFromHeaders(headers) {
+  const v = headers.get('etag') || headers.get('x-linked-etag');
+  return v ? `etag:${v.trim()}` : undefined;
 }
 
 /** Content-Length, unless the body is content-encoded (then the header counts compressed bytes). */

@@ -203,6 +203,15 @@ export interface PipelineInfo {
   model: ModelInfo;
   build: BuildInfo;
   files: { name: string; size: number; cached: boolean; url?: string }[];
+  /**
+   * How the packed int8 model came to be: 'none' (a packed model, or fp32 weights), 'converted'
+   * (this load converted the checkpoint, and stored the result in the cache), 'cached' (the result
+   * of an earlier conversion of the same files, read from the cache; `files` then lists it as
+   * model.ebm).
+   */
+  conversion: 'none' | 'converted' | 'cached';
+  /** Milliseconds the conversion took in the engine, when this load converted. */
+  conversionMs?: number;
 }
 
 interface Callable<Args extends any[], Result> {

@@ -271,17 +271,19 @@ async function loadModel(what, source, rawOptions) {
   });
   // A worker_threads Worker got a copy of process.env when it started: resolve the default cache
   // folder here, so EDGEBERT_CACHE_DIR set later still applies.
-  // Only downloads are cached; a runtime that denies reading the environment or the home folder
-  // (Deno without --allow-env / --allow-sys) loads without the cache rather than failing.
+  // Downloads and converted checkpoints are cached; a runtime that denies reading the environment
+  // or the home folder (Deno without --allow-env / --allow-sys) loads without the cache rather
+  // than failing.
   let cacheDir = options.cacheDir;
   let cache = options.cache;
-  if (cacheDir === undefined && cache !== false && isNode() && (description.kind === 'url' || description.kind === 'hf')) {
+  if (cacheDir === undefined && cache !== false && isNode() && ['url', 'hf', 'hf-files'].includes(description.kind)) {
     try {
       cacheDir = await defaultCacheDir();
     } catch (err) {
       if (!isPermissionError(err)) throw err;
       cache = false;
-      cacheNote(`edgebert: no model cache (the runtime denies what finding the cache folder needs: ${err.message}); ` +
+      // A local checkpoint just loads without its conversion cached: no note for what was not asked.
+      if (description.kind !== 'hf-files') cacheNote(`edgebert: no model cache (the runtime denies what finding the cache folder needs: ${err.message}); ` +
         'give cacheDir, or allow environment access (deno --allow-env --allow-sys)');
     }
   }
@@ -325,7 +327,8 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
     return shape(outs);
   };
   call.task = taskName;
-  call.info = { model: info, build: buildInfo, files: loaded.files };
+  call.info = { model: info, build: buildInfo, files: loaded.files, conversion: loaded.conversion || 'none' };
+  if (loaded.conversionMs !== undefined) call.info.conversionMs = loaded.conversionMs;
   call.dispose = async () => {
     if (disposed) return;
     disposed = true;

@@ -13,7 +13,7 @@
 
 import { Engine, MODEL_ABI } from './engine.mjs';
 import { EdgebertError } from './errors.mjs';
-import { openCache } from './cache.mjs';
+import { conversionKey, openCache, sha256Hex } from './cache.mjs';
 import { WASM_MAX_FILE_BYTES, checkDownloadOptions, commitToCache, evictFromCache, fetchFiles } from './fetch.mjs';
 import { LANE_OF } from './protocol.mjs';
 import { fileSpecs, sourceLabel } from './sources.mjs';
@@ -123,7 +123,14 @@ export function createService(inlineOptions = {}) {
    * can run, so a restart that happens later (while the cache is written) reloads this model too.
    * Cache entries are written only once the engine accepted the files; cached copies the engine
    * refuses are removed.
-   * @returns {Promise<Map>} the files
+   *
+   * A checkpoint converted to int8 goes through the conversion cache: its packed result is stored
+   * under conversionKey (source, revision, engine version, every file's identity) and the next
+   * load of the same files reads that instead of converting. The key is computed as soon as every
+   * file is open when their identities are known then (ETags, cache entries, local files), so a hit
+   * reads no checkpoint byte; otherwise (Blobs, bytes, servers without ETags) after reading them,
+   * from their sha256, and a hit saves the conversion.
+   * @returns {Promise<{files: Map, conversion: 'none'|'converted'|'cached', conversionMs?: number}>}
    */
   const loadInto = async (eng, source, o, ctx, onLoaded) => {
     const label = sourceLabel(source);
@@ -134,12 +141,25 @@ export function createService(inlineOptions = {}) {
     if (quantization !== 'int8' && !isRepo) {
       throw new EdgebertError('InvalidArgument', `quantization 'fp32' needs a checkpoint (a repository or its files); ${label} is a packed int8 model`);
     }
-    const cacheable = source.kind === 'url' || source.kind === 'hf';
+    // The conversion cache hashes (sha256 needs crypto.subtle: absent on insecure http pages).
+    const converts = isRepo && quantization === 'int8';
+    const keyable = converts && !!(globalThis.crypto && globalThis.crypto.subtle);
+    const cacheable = source.kind === 'url' || source.kind === 'hf' || keyable;
     // cache: false still writes: it refreshes the entry (downloads anew and replaces it), where a
     // cache can be opened at all (a runtime may deny what finding the folder needs).
     const cache = !cacheable ? null
       : o.cache === false ? await openCache({ cacheDir: o.cacheDir }).catch(() => null)
         : await openCache({ cacheDir: o.cacheDir });
+    // Reading the conversion cache: not with cache: false, nor after its entry failed (ctx.noConverted).
+    const readConverted = keyable && !!cache && o.cache !== false && !ctx.noConverted;
+    const version = converts ? eng.version() : '';
+    let key = null;
+    let hit = null;  // the converted entry, open
+    const lookUp = async (named) => {
+      key = await conversionKey(source, version, named, quantization);
+      if (readConverted) hit = await cache.get(key).catch(() => null);
+      return !!hit;
+    };
     const specs = fileSpecs(source);
     // config.json first, so its check runs before any weight byte is read.
     specs.sort((a, b) => (b.name === 'config.json') - (a.name === 'config.json'));
@@ -156,23 +176,83 @@ export function createService(inlineOptions = {}) {
         const current = ctx.inRestart ? eng : engine;
         if (current) withEngine(current, (e) => e.checkConfig(bytes));
       } } : {},
+      beforeRead: readConverted ? async (opened) => (opened.every((f) => f.identity)
+        ? lookUp(opened.map((f) => [f.name, f.identity])) : false) : undefined,
     });
+    if (keyable && cache && files) {
+      // Identities still unknown (Blobs, bytes, no ETag): the sha256 of the bytes, stored with
+      // the downloaded copies too so that their next load knows it without reading them.
+      for (const f of files.values()) {
+        if (!f.identity) f.identity = `sha256:${await sha256Hex(f.bytes())}`;
+      }
+      if (key === null && cache) await lookUp([...files].map(([name, f]) => [name, f.identity]));
+    }
+    if (hit) {
+      try {
+        return await loadConverted(eng, source, o, ctx, onLoaded, cache, key, hit, label, files);
+      } catch (err) {
+        if (!(err && err.converted)) throw err;
+        // The entry failed a check and is gone: convert again, from the files.
+        return loadInto(eng, source, o, { ...ctx, noConverted: true }, onLoaded);
+      }
+    }
     // The engine may have been restarted while we downloaded (a restart's own reloads go on
     // with the instance it started).
-    if (!ctx.inRestart) {
-      if (restarting) await restarting;
-      if (!engine) throw new EdgebertError('Internal', `cannot load ${label}: the engine could not be restarted after a trap`);
-      eng = engine;
-    }
+    eng = await currentEngine(eng, ctx, label);
+    let loaded;
     try {
-      const { handle, info } = withEngine(eng, (e) => engineLoad(e, files, isRepo, quantization, label));
-      onLoaded(handle, info);
+      loaded = withEngine(eng, (e) => engineLoad(e, files, isRepo, quantization, label, key !== null));
+      onLoaded(loaded.handle, loaded.info);
     } catch (err) {
       if (FILE_FAULTS.has(err.code)) await evictFromCache(cache, files);
       throw err;
     }
     await commitToCache(cache, files);
-    return files;
+    if (loaded.packed && key) {  // only now: nothing the engine refused is cached
+      try {
+        await cache.put(key, loaded.packed);
+      } catch { /* best effort: the next load converts again */ }
+    }
+    return { files, conversion: converts ? 'converted' : 'none', conversionMs: loaded.conversionMs };
+  };
+
+  /** After a download, the engine to load into: the current one (it may have been restarted). */
+  const currentEngine = async (eng, ctx, label) => {
+    if (ctx.inRestart) return eng;
+    if (restarting) await restarting;
+    if (!engine) throw new EdgebertError('Internal', `cannot load ${label}: the engine could not be restarted after a trap`);
+    return engine;
+  };
+
+  /**
+   * Loads the packed model a previous load converted from the same files (its cache entry, open).
+   * Anything wrong with the entry (short, unreadable, refused by the engine) removes it and
+   * throws an error marked `converted`, for the caller to convert anew.
+   */
+  const loadConverted = async (eng, source, o, ctx, onLoaded, cache, key, hit, label) => {
+    const spec = { name: 'model.ebm', url: key, cached: true, open: async () => hit };
+    let files;
+    try {
+      files = await fetchFiles([spec], { signal: ctx.signal, onProgress: ctx.progress, cache,
+        maxFileSize: o.maxFileSize, downloadTimeoutMs: o.downloadTimeoutMs });
+    } catch (err) {
+      if (err && err.code === 'Cancelled') throw err;
+      await cache.remove(key).catch(() => {});
+      err.converted = true;
+      throw err;
+    }
+    eng = await currentEngine(eng, ctx, label);
+    try {
+      const { handle, info } = withEngine(eng, (e) => engineLoad(e, files, false, 'int8', `${label} (converted earlier, from the cache)`));
+      onLoaded(handle, info);
+    } catch (err) {
+      if (FILE_FAULTS.has(err.code)) {
+        await cache.remove(key).catch(() => {});
+        err.converted = true;
+      }
+      throw err;
+    }
+    return { files, conversion: 'cached' };
   };
 
   const handlers = {
@@ -213,11 +293,13 @@ export function createService(inlineOptions = {}) {
       const keep = { quantization: o.quantization, cacheDir: o.cacheDir, cache: o.cache, maxFileSize: o.maxFileSize, downloadTimeoutMs: o.downloadTimeoutMs };
       const id = nextModel++;
       let modelInfo;
-      const files = await loadInto(eng, source, o, ctx, (handle, info) => {
+      const { files, conversion, conversionMs } = await loadInto(eng, source, o, ctx, (handle, info) => {
         modelInfo = info;
         models.set(id, { handle, info, label: sourceLabel(source), source, options: keep, error: null });
       });
-      return { result: { model: id, info: modelInfo, files: [...files].map(([name, f]) => ({ name, size: f.size, cached: f.cached, url: f.url })) } };
+      const result = { model: id, info: modelInfo, files: [...files].map(([name, f]) => ({ name, size: f.size, cached: f.cached, url: f.url })), conversion };
+      if (conversionMs !== undefined) result.conversionMs = conversionMs;
+      return { result };
     },
 
     async run(msg) {
@@ -270,9 +352,10 @@ export function createService(inlineOptions = {}) {
  * Copies the files (JS memory) into the heap and loads them: converted to packed int8, or fp32
  * straight from the checkpoint, or a packed model as it is. Synchronous: nothing else touches the
  * engine meanwhile. Every heap buffer is freed on failure.
- * @returns {{handle: number, info: object}}
+ * @param {boolean} [keepPacked] a conversion's packed bytes are copied out of the heap (for the cache)
+ * @returns {{handle: number, info: object, packed?: Uint8Array, conversionMs?: number}}
  */
-function engineLoad(eng, files, isRepo, quantization, label) {
+function engineLoad(eng, files, isRepo, quantization, label, keepPacked = false) {
   const refs = {};
   const ptrs = [];
   try {
@@ -289,6 +372,8 @@ function engineLoad(eng, files, isRepo, quantization, label) {
   }
   let handle;
   let packed;
+  let packedCopy;
+  let conversionMs;
   if (isRepo && quantization === 'fp32') {
     // The exact path: fp32 weights straight from the checkpoint, no packed int8 file.
     try {
@@ -297,11 +382,15 @@ function engineLoad(eng, files, isRepo, quantization, label) {
       for (const p of ptrs) eng.free(p);
     }
   } else if (isRepo) {
+    const t0 = performance.now();
     try {
       packed = eng.convertHf(refs, label);
     } finally {
       for (const p of ptrs) eng.free(p);
     }
+    conversionMs = performance.now() - t0;
+    // A copy before the engine owns the bytes (the heap view goes stale when memory grows).
+    if (keepPacked) packedCopy = eng.heap().slice(packed.ptr, packed.ptr + packed.len);
   } else {
     packed = Object.values(refs)[0];
   }
@@ -314,7 +403,7 @@ function engineLoad(eng, files, isRepo, quantization, label) {
     }
   }
   try {
-    return { handle, info: eng.modelInfo(handle) };
+    return { handle, info: eng.modelInfo(handle), packed: packedCopy, conversionMs };
   } catch (err) {
     eng.freeModel(handle);
     throw err;

@@ -127,9 +127,12 @@ export function fileSpecs(d) {
     case 'hf-files':
       return Object.entries(d.files).map(([name, v]) => ({
         name,
-        // { path }: a file of a local checkpoint folder (compat.mjs found it there).
+        // { path }: a file of a local checkpoint folder (compat.mjs found it there). Its identity
+        // (which keys the converted model in the cache) is what a web server's ETag is made of:
+        // size, modification time and inode. Blobs and bytes have none: their sha256 is used.
         open: async () => (v && typeof v.path === 'string' && !ArrayBuffer.isView(v)
-          ? nodeFileChunks(v.path).catch((err) => { throw localFileError(v.path, err); })
+          ? nodeFileChunks(v.path).then((f) => ({ ...f, identity: `file:${f.size}:${f.stat.mtimeMs}:${f.stat.ino}` }),
+            (err) => { throw localFileError(v.path, err); })
           : typeof Blob !== 'undefined' && v instanceof Blob
           ? { size: v.size, chunks: streamChunks(v.stream()) }
           : { size: v.byteLength, chunks: (async function* one() { yield v; })() }),

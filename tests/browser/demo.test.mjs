@@ -199,6 +199,18 @@ else describe('demo page in Chromium (cross-origin isolated)', () => {
     let r = await runTab(page, 'classify');
     assert.equal(r.state, 'done', r.error);
     compare.classify(await read.classify(page), want);
+    // Loaded again (here through the API in the page): the packed model the first load converted,
+    // from Cache Storage, with the same answers.
+    const again = await page.evaluate(async ([repo, baseUrl, t]) => {
+      const api = await import('/worker/index.mjs');
+      const p = await api.pipeline('text-classification', { repo, baseUrl });
+      const out = { conversion: p.info.conversion, files: p.info.files.map((f) => [f.name, f.cached]), answer: await p(t, { topK: null, truncation: true }) };
+      await p.dispose();
+      return out;
+    }, [`fixtures/${name}`, `${server.url}hf`, text]);
+    assert.equal(again.conversion, 'cached');
+    assert.deepEqual(again.files, [['model.ebm', true]]);
+    assert.deepEqual(again.answer, want);
     // The same checkpoint's files picked from disk.
     await page.selectOption('#panel-classify-kind', 'files');
     const dir = `${ROOT}${fixture.source}/`;

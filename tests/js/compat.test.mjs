@@ -132,9 +132,11 @@ else describe('transformers.js compatibility with the real engine', () => {
 
   test('a folder path loads as a Hugging Face checkpoint; a folder without one says what it lacks', async (t) => {
     Object.assign(env, ENV0);
-    const clf = await pipeline('text-classification', `${MODELS}distilbert_seqcls`);
+    // cache: false: converted from the folder's files even when an earlier load cached the result.
+    const clf = await pipeline('text-classification', `${MODELS}distilbert_seqcls`, { cache: false });
     assert.deepEqual(await clf('I love transformers!', { topK: 2 }), bytesResult);
     assert.match(clf.info.files.map((f) => f.name).join(','), /config\.json/);
+    assert.equal(clf.info.conversion, 'converted');
     await clf.dispose();
     const dir = await tempDir(t);
     await mkdir(`${dir}/empty`);

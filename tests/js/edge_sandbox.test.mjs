@@ -50,10 +50,16 @@ for (const scenario of ['edge', 'page']) test(`${scenario === 'edge' ? 'an edge 
   assert.equal(out.repo.source, 'vocab.txt');
   assert.equal(out.repo.lastProgress.loaded, out.repo.lastProgress.total);
   assert.ok(out.repo.files.every(([, cached]) => !cached));
+  assert.equal(out.repo.conversion, 'converted');
   // Cache Storage (here a test double with the real API's behaviour) serves the second load with
-  // the server stopped, including the remembered 404 of tokenizer.json.
+  // the server stopped: the packed model converted by the first one (the remembered 404 of
+  // tokenizer.json settles which files key it); without that, the checkpoint's files.
   assert.deepEqual(out.repoFromCacheStorage.tokens, ['offline', 'edge'], JSON.stringify(out.repoFromCacheStorage));
-  assert.deepEqual(out.repoFromCacheStorage.files, out.repo.files.map(([name]) => [name, true]));
+  assert.deepEqual(out.repoFromCacheStorage.files, [['model.ebm', true]]);
+  assert.equal(out.repoFromCacheStorage.conversion, 'cached');
+  assert.deepEqual(out.repoRawFromCacheStorage.tokens, ['offline', 'edge'], JSON.stringify(out.repoRawFromCacheStorage));
+  assert.deepEqual(out.repoRawFromCacheStorage.files, out.repo.files.map(([name]) => [name, true]));
+  assert.equal(out.repoRawFromCacheStorage.conversion, 'converted');
   if (scenario === 'edge') {
     assert.equal(out.workerDevice.error, 'Unsupported');
     assert.match(out.workerDevice.message, /needs Worker/);

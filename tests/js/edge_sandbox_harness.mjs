@@ -116,14 +116,23 @@ if (!main) main = `
     const r = await tok('hello edge');
     await tok.dispose();
     const last = events[events.length - 1];
-    return { tokens: r.tokens, source: tok.info.model.tokenizer_source, lastProgress: last.overall, files: tok.info.files.map((f) => [f.name, f.cached]) };
+    return { tokens: r.tokens, source: tok.info.model.tokenizer_source, lastProgress: last.overall, files: tok.info.files.map((f) => [f.name, f.cached]), conversion: tok.info.conversion };
   });
   await stopServer();
   await step('repoFromCacheStorage', async () => {
     const tok = await tokenizer({ repo: 'edge/tiny', baseUrl }, fake);
     const r = await tok('offline edge');
     await tok.dispose();
-    return { tokens: r.tokens, files: tok.info.files.map((f) => [f.name, f.cached]) };
+    return { tokens: r.tokens, files: tok.info.files.map((f) => [f.name, f.cached]), conversion: tok.info.conversion };
+  });
+  await step('repoRawFromCacheStorage', async () => {
+    // Without the converted model, the checkpoint's own files come from Cache Storage.
+    const store = await caches.open('edgebert-v1');
+    for (const k of await store.keys()) if (k.url.startsWith('https://edgebert.invalid/')) await store.delete(k.url);
+    const tok = await tokenizer({ repo: 'edge/tiny', baseUrl }, fake);
+    const r = await tok('offline edge');
+    await tok.dispose();
+    return { tokens: r.tokens, files: tok.info.files.map((f) => [f.name, f.cached]), conversion: tok.info.conversion };
   });
   await step('workerDevice', () => pipeline('text-classification', baseUrl + '/m.ebm', { wasmModule: emptyModule, moduleFactory: fakeFactory, device: 'worker' }));
   report(out);

@@ -3,7 +3,7 @@
 // and memory ownership on failures, against a local HTTP server on 127.0.0.1 and the fake engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { createRuntime, pipeline, tokenizer } from '../../worker/index.mjs';
@@ -135,13 +135,24 @@ test('the second load is served from the cache folder with the server stopped', 
   const events = [];
   const second = await pipeline('text-classification', source, { ...fakeInline(), cacheDir, onProgress: (p) => events.push(p) });
   try {
-    assert.deepEqual(second.info.files.map((f) => [f.name, f.cached]),
-      [['config.json', true], ['vocab.txt', true], ['tokenizer_config.json', true], ['special_tokens_map.json', true], ['model.safetensors', true]]);
+    // The packed model the first load converted (tests/js/conversion_cache.test.mjs has the rest).
+    assert.deepEqual(second.info.files.map((f) => [f.name, f.cached]), [['model.ebm', true]]);
+    assert.equal(second.info.conversion, 'cached');
     assert.equal(second.info.model.tokenizer_source, 'vocab.txt');
     checkProgress(assert, events);
     assert.ok(events.every((e) => e.cached));
   } finally {
     await second.dispose();
+  }
+  // Without it, the checkpoint's files come from the cache folder.
+  await rm(join(cacheDir, 'https', 'edgebert.invalid'), { recursive: true });
+  const third = await pipeline('text-classification', source, { ...fakeInline(), cacheDir });
+  try {
+    assert.deepEqual(third.info.files.map((f) => [f.name, f.cached]),
+      [['config.json', true], ['vocab.txt', true], ['tokenizer_config.json', true], ['special_tokens_map.json', true], ['model.safetensors', true]]);
+    assert.equal(third.info.conversion, 'converted');
+  } finally {
+    await third.dispose();
   }
   // Layout: <cacheDir>/http/127.0.0.1_<port>/<org>/<name>/resolve/main/<file>
   const cached = await listFiles(cacheDir);

@@ -77,6 +77,12 @@ export function fakeCacheStorage() {
         async put(key, response) {
           store.set(keyOf(key), { body: new Uint8Array(await response.arrayBuffer()), status: response.status, headers: [...response.headers] });
         },
+        async delete(key) {
+          return store.delete(keyOf(key));
+        },
+        async keys() {
+          return [...store.keys()].map((url) => ({ url }));
+        },
       };
     },
   };

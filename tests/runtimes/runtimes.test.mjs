@@ -79,7 +79,8 @@ const answers = ({ build, folder, noDefault, ...rest }) => rest;
 async function local(cmd, args, env = {}) {
   // 'hf-folder': also load the classifier from its folder, by path (a Hugging Face checkpoint).
   const { stdout, stderr } = await run(cmd, [...args, 'run_local.mjs', join(project, 'fixtures'), 'hf-folder'],
-    { cwd: project, env: { ...process.env, ...env }, maxBuffer: 1 << 26, timeout: 300_000 });
+    // The converted folder checkpoint is cached: in the test's folder, never in the user's.
+    { cwd: project, env: { ...process.env, EDGEBERT_CACHE_DIR: join(work, 'cache'), ...env }, maxBuffer: 1 << 26, timeout: 300_000 });
   const result = parseResult(stdout);
   return { result, stderr };
 }
