@@ -101,6 +101,12 @@ test('Node 20 (this Node): import { pipeline } from \'edgebert\' with no locatio
   assert.deepEqual(result.folder, result.classification[2]);
   assert.deepEqual(result.batched.dims, [3, result.embeddings[0].dims[1]]);
   assert.deepEqual(result.batched.data, result.embeddings.flatMap((e) => e.data));  // the folder gives what its bytes give
+  assert.equal(result.hidden.length, 3);
+  result.hidden.forEach((h) => {
+    assert.ok(h.float32);
+    assert.equal(h.dims[0], 1);
+    assert.equal(h.data.length, h.dims[0] * h.dims[1] * h.dims[2]);
+  });
   reference = result;
 });
 
