@@ -216,7 +216,7 @@ interface Callable<Args extends any[], Result> {
 /** Call options also accept their snake_case names (top_k, aggregation_strategy, batch_size, ...). */
 interface CallOptions {
   signal?: AbortSignal;
-  /** Inputs of an array call per encoder pass (sorted by length, padded): 1..256, default 16. */
+  /** Inputs of an array call per encoder pass (sorted by length, padded): 1..256, default 8. */
   batchSize?: number;
   [snakeCaseAlias: string]: unknown;
 }

@@ -138,9 +138,10 @@ export function buildOptions(taskName, options = {}) {
 }
 
 // Inputs of one call run as batches in the engine (eb_run_batch): sorted by token count, at most
-// batchSize sequences per encoder pass (one GEMM over all their tokens). 16 measured best or
-// within noise of it on the shipped models (bench/README.md, "Batches"); the engine takes 1..256.
-export const DEFAULT_BATCH_SIZE = 16;
+// batchSize sequences per encoder pass (one GEMM over all their tokens). 8 measured best, or within
+// noise of the best, on search-minilm-l3 and DistilBERT-base; 32 and more are slower (the
+// activations leave the L2 cache). bench/README.md, "Batches and binary results". The engine takes 1..256.
+export const DEFAULT_BATCH_SIZE = 8;
 export const MAX_BATCH_SIZE = 256;
 
 /** Takes batchSize (not an engine request key) out of a call's options: [batchSize, the other options]. */

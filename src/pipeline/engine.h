@@ -44,7 +44,7 @@ struct EngineOptions {
 // alone), and its padded tokens stay within kMaxBatchPadding times its real ones, so padding costs
 // little. Padded positions are masked out of attention and every per-token step is row-independent,
 // so a sequence's outputs are the same bits whatever it is batched with (tests/engine_batch_test.cc).
-constexpr int kDefaultBatchSize = 16;
+constexpr int kDefaultBatchSize = 8;
 constexpr int kMaxBatchSize = 256;
 constexpr int kMaxBatchTokens = 4096;
 constexpr double kMaxBatchPadding = 1.5;
