@@ -224,6 +224,56 @@ EMSCRIPTEN_KEEPALIVE int eb_run(int handle, const char* task, const char* reques
   return ReturnJson(*result, out_json);
 }
 
+// Runs a JSON array of requests of one task as batches (Engine::RunBatch): `batch_size` sequences
+// per encoder pass at most (1..256), `first_index` the caller's index of the first request (error
+// messages say "input N: ..."). *out_json (eb_malloc'd) is the array of responses in input order;
+// feature-extraction responses are {"dims": [...], "data_offset": k} and their values are the
+// floats [k, k + product(dims)) of *out_data (eb_malloc'd, float32, null when there are none;
+// *out_floats of them). On failure nothing is allocated and the outputs are null / 0.
+EMSCRIPTEN_KEEPALIVE int eb_run_batch(int handle, const char* task, const char* requests_json, int batch_size,
+                                      int first_index, char** out_json, float** out_data, size_t* out_floats) {
+  if (!out_json || !out_data || !out_floats) {
+    return Fail(edgebert::InvalidArgument("eb_run_batch: the output pointers must not be null"));
+  }
+  *out_json = nullptr;
+  *out_data = nullptr;
+  *out_floats = 0;
+  Engine* e = FindEngine(handle);
+  if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
+  if (first_index < 0) {
+    return Fail(edgebert::InvalidArgument("eb_run_batch: first_index is " + std::to_string(first_index) +
+                                          "; it must be at least 0"));
+  }
+  auto req = edgebert::ParseJson(requests_json ? requests_json : "", "eb_run_batch requests");
+  if (!req.ok()) return Fail(req.status());
+  if (!req->is_array()) return Fail(edgebert::InvalidArgument("eb_run_batch: the requests must be a JSON array"));
+  edgebert::BatchOptions options;
+  options.batch_size = batch_size;
+  options.binary_tensors = true;
+  options.first_index = static_cast<size_t>(first_index);
+  auto result = e->RunBatch(task ? task : "", req->as_array(), options);
+  if (!result.ok()) return Fail(result.status());
+  float* data = nullptr;
+  const size_t floats = result->tensor_data.size();
+  if (floats > 0) {
+    // tensor_data fits a buffer (TensorSink checks the size), so this product cannot wrap.
+    const size_t bytes = floats * sizeof(float);
+    data = static_cast<float*>(std::malloc(bytes));
+    if (!data) return Fail(edgebert::Internal("out of memory writing the batch's tensors"));
+    std::memcpy(data, result->tensor_data.data(), bytes);
+    std::vector<float>().swap(result->tensor_data);
+  }
+  char* json = CopyOut(edgebert::DumpJson(Json::MakeArray(std::move(result->results))));
+  if (!json) {
+    std::free(data);
+    return Fail(edgebert::Internal("out of memory writing the result"));
+  }
+  *out_json = json;
+  *out_data = data;
+  *out_floats = floats;
+  return Ok();
+}
+
 EMSCRIPTEN_KEEPALIVE void eb_model_free(int handle) {
   auto it = g_models.find(handle);
   if (it == g_models.end()) return;

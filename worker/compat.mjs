@@ -109,7 +109,7 @@ const CALL_ALIASES = {
   top_k: 'topK', function_to_apply: 'functionToApply', aggregation_strategy: 'aggregationStrategy', ignore_labels: 'ignoreLabels',
   doc_stride: 'docStride', max_answer_len: 'maxAnswerLen', max_seq_len: 'maxSeqLen', max_question_len: 'maxQuestionLen',
   handle_impossible_answer: 'handleImpossibleAnswer', align_to_words: 'alignToWords', text_pair: 'textPair',
-  add_special_tokens: 'addSpecialTokens', max_length: 'maxLength',
+  add_special_tokens: 'addSpecialTokens', max_length: 'maxLength', batch_size: 'batchSize',
 };
 
 /** A call's options object with transformers.js/Python names -> camelCase (the camelCase one wins when both are given). */

@@ -9,6 +9,8 @@
 //                                                   the caller still owns them
 //   eb_convert_hf(files_json, u8** out, size_t* out_len)
 //   eb_model_info(handle, char** out_json), eb_run(handle, task, request_json, char** out_json)
+//   eb_run_batch(handle, task, requests_json, batch_size, first_index, char** out_json,
+//                float** out_data, size_t* out_floats)   feature-extraction values as float32
 //   eb_model_free(handle), eb_build_info(char** out_json)
 
 import { instantiateEdgebert } from './wasm_loader.mjs';
@@ -130,6 +132,22 @@ function wasmLoadError(err, wasm) {
     return new EdgebertError('Unsupported', `edgebert.wasm from ${where} does not match its glue edgebert.mjs (${msg}); serve the two files of one build together`);
   }
   return new EdgebertError('Internal', `cannot start edgebert.wasm from ${where}: ${msg}`);
+}
+
+// eb_run_batch calls: at most this many requests and (unless one request is larger) this much JSON
+// each, well inside the engine's request limits (64 MiB and 2^21 values of JSON, docs/LIMITS.md).
+const BATCH_CALL_REQUESTS = 1024;
+const BATCH_CALL_BYTES = 16 << 20;
+
+/** A {dims, data_offset} result of eb_run_batch -> {dims, data: Float32Array} (its own copy). */
+function tensorFrom(r, all, what) {
+  const dims = r.dims;
+  const count = Array.isArray(dims) && dims.every((d) => Number.isSafeInteger(d) && d >= 0) ? dims.reduce((a, b) => a * b, 1) : -1;
+  const offset = r.data_offset;
+  if (count < 0 || !Number.isSafeInteger(offset) || offset < 0 || offset + count > all.length) {
+    throw new EdgebertError('Internal', `${what}: a result's dims ${JSON.stringify(dims)} at float ${offset} lie outside the ${all.length} floats returned`);
+  }
+  return { dims, data: all.slice(offset, offset + count) };
 }
 
 export class Engine {
@@ -361,6 +379,72 @@ export class Engine {
     try {
       return this._outJson('eb_run', handle, `${task} on model ${handle}`, handle, taskPtr, reqPtr);
     } finally {
+      this.free(reqPtr);
+      this.free(taskPtr);
+    }
+  }
+
+  /**
+   * Runs many requests of one task in batches (eb_run_batch): one engine call per chunk of
+   * requests (at most BATCH_CALL_REQUESTS of them, and BATCH_CALL_BYTES of JSON unless a single
+   * request is larger, so no call passes the engine's JSON limits). Feature-extraction results come
+   * back as {dims, data: Float32Array}, each copied out of the heap once into its own buffer (ready
+   * to transfer); everything else is the parsed JSON. Errors name the input ("input 7: ...").
+   * @returns {object[]} one result per request, in order
+   */
+  runBatch(handle, task, requests, batchSize) {
+    this.require(['eb_run_batch'], `run ${task} in batches`);
+    const results = [];
+    let start = 0;
+    while (start < requests.length) {
+      const parts = [];
+      let bytes = 2;
+      let end = start;
+      while (end < requests.length && end - start < BATCH_CALL_REQUESTS) {
+        const part = JSON.stringify(requests[end]);
+        if (end > start && bytes + part.length + 1 > BATCH_CALL_BYTES) break;
+        parts.push(part);
+        bytes += part.length + 1;
+        end += 1;
+      }
+      for (const r of this._runBatchCall(handle, task, `[${parts.join(',')}]`, batchSize, start, end - start)) results.push(r);
+      start = end;
+    }
+    return results;
+  }
+
+  _runBatchCall(handle, task, json, batchSize, first, count) {
+    const what = `${task} on model ${handle}`;
+    const taskPtr = this._string(task);
+    const reqPtr = this._string(json);
+    const out = this.malloc(12);  // char* json, float* data, size_t floats
+    let jsonPtr = 0;
+    let dataPtr = 0;
+    try {
+      this.mod.HEAPU32.fill(0, out >> 2, (out >> 2) + 3);
+      const rc = this._call('eb_run_batch', handle, what, handle, taskPtr, reqPtr, batchSize, first, out, out + 4, out + 8);
+      jsonPtr = this.mod.HEAPU32[out >> 2];
+      dataPtr = this.mod.HEAPU32[(out >> 2) + 1];
+      const floats = this.mod.HEAPU32[(out >> 2) + 2];
+      if (rc !== 0) throw errorFromStatus(rc, this.lastError(), `${what} failed`);
+      if (!jsonPtr) throw new EdgebertError('Internal', `${what}: eb_run_batch returned Ok without a result`);
+      const text = this.mod.UTF8ToString(jsonPtr);
+      let results;
+      try {
+        results = JSON.parse(text);
+      } catch (err) {
+        throw new EdgebertError('Internal', `${what}: eb_run_batch returned invalid JSON (${err.message}): ${text.slice(0, 200)}`);
+      }
+      if (!Array.isArray(results) || results.length !== count) {
+        throw new EdgebertError('Internal', `${what}: eb_run_batch answered ${Array.isArray(results) ? results.length : 'no array of'} results for ${count} requests`);
+      }
+      // The heap's floats, viewed (not copied) until each result takes its own slice.
+      const all = dataPtr ? new Float32Array(this.heap().buffer, dataPtr, floats) : new Float32Array(0);
+      return results.map((r) => (r && typeof r === 'object' && 'data_offset' in r ? tensorFrom(r, all, what) : r));
+    } finally {
+      if (jsonPtr) this.free(jsonPtr);
+      if (dataPtr) this.free(dataPtr);
+      this.free(out);
       this.free(reqPtr);
       this.free(taskPtr);
     }

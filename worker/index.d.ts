@@ -222,8 +222,13 @@ interface Callable<Args extends any[], Result> {
   dispose(): Promise<void>;
 }
 
-/** Call options also accept their snake_case names (top_k, aggregation_strategy, ...). */
-interface CallOptions { signal?: AbortSignal; [snakeCaseAlias: string]: unknown }
+/** Call options also accept their snake_case names (top_k, aggregation_strategy, batch_size, ...). */
+interface CallOptions {
+  signal?: AbortSignal;
+  /** Inputs of an array call per encoder pass (sorted by length, padded): 1..256, default 8. */
+  batchSize?: number;
+  [snakeCaseAlias: string]: unknown;
+}
 
 export interface TextClassificationOptions extends CallOptions {
   topK?: number | null;

@@ -322,8 +322,8 @@ function makeCallable(taskName, runtime, owned, loaded, buildInfo) {
       signal = s;
       args[args.length - 1] = rest;
     }
-    const { engineTask, requests, shape } = buildRequests(taskName, args);
-    const outs = await runtime.client.request('run', { model, task: engineTask, requests }, { signal });
+    const { engineTask, requests, batchSize, shape } = buildRequests(taskName, args);
+    const outs = await runtime.client.request('run', { model, task: engineTask, requests, batchSize }, { signal });
     return shape(outs);
   };
   call.task = taskName;

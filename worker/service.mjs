@@ -17,6 +17,7 @@ import { conversionKey, openCache, sha256Hex } from './cache.mjs';
 import { WASM_MAX_FILE_BYTES, checkDownloadOptions, commitToCache, evictFromCache, fetchFiles } from './fetch.mjs';
 import { LANE_OF } from './protocol.mjs';
 import { fileSpecs, sourceLabel } from './sources.mjs';
+import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from './tasks.mjs';
 
 export const ENGINE_TASKS = Object.freeze([
   'text-classification', 'token-classification', 'question-answering', 'feature-extraction', 'fill-mask', 'tokenize',
@@ -314,9 +315,22 @@ export function createService(inlineOptions = {}) {
       if (m.handle === null) {
         throw new EdgebertError('ModelPoisoned', `model ${msg.model} (${m.label}) is unusable: ${m.error}; dispose it and load it again`);
       }
+      const batchSize = msg.batchSize === undefined ? DEFAULT_BATCH_SIZE : msg.batchSize;
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+        throw new EdgebertError('InvalidArgument', `batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${JSON.stringify(batchSize)}`);
+      }
       const results = [];
       const transfer = [];
       withEngine(eng, (e) => {
+        if (e.has('eb_run_batch')) {
+          // One engine call for all the inputs: padded batches sorted by length; tensors as float32.
+          for (const out of e.runBatch(m.handle, msg.task, msg.requests, batchSize)) {
+            if (msg.task === 'feature-extraction') transfer.push(out.data.buffer);
+            results.push(out);
+          }
+          return;
+        }
+        // A build without eb_run_batch: one call per input, tensors as JSON numbers.
         for (const request of msg.requests) {
           const out = e.run(m.handle, msg.task, request);
           if (msg.task === 'feature-extraction') results.push(toTensor(out, transfer));

@@ -137,6 +137,25 @@ export function buildOptions(taskName, options = {}) {
   return out;
 }
 
+// Inputs of one call run as batches in the engine (eb_run_batch): sorted by token count, at most
+// batchSize sequences per encoder pass (one GEMM over all their tokens). 8 measured best, or within
+// noise of the best, on search-minilm-l3 and DistilBERT-base; 32 and more are slower (the
+// activations leave the L2 cache). bench/README.md, "Batches and binary results". The engine takes 1..256.
+export const DEFAULT_BATCH_SIZE = 8;
+export const MAX_BATCH_SIZE = 256;
+
+/** Takes batchSize (not an engine request key) out of a call's options: [batchSize, the other options]. */
+function takeBatchSize(taskName, options) {
+  if (!options || typeof options !== 'object' || Array.isArray(options) || options.batchSize === undefined) {
+    return [DEFAULT_BATCH_SIZE, options];
+  }
+  const { batchSize, ...rest } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new EdgebertError('InvalidArgument', `${taskName}: batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${showValue(batchSize)}`);
+  }
+  return [batchSize, rest];
+}
+
 function checkText(taskName, text, what = 'text') {
   if (typeof text !== 'string') {
     throw new EdgebertError('InvalidArgument', `${taskName}: ${what} must be a string, got ${text === null ? 'null' : typeof text}`);
@@ -144,8 +163,8 @@ function checkText(taskName, text, what = 'text') {
 }
 
 /**
- * The engine requests for one call: an array of request objects (one per input) and a function
- * shaping the engine's responses into what the pipeline returns.
+ * The engine requests for one call: an array of request objects (one per input), the batch size
+ * (the batchSize option) and a function shaping the engine's responses into what the pipeline returns.
  */
 export function buildRequests(taskName, args) {
   const task = TASKS[taskName];
@@ -160,6 +179,8 @@ export function buildRequests(taskName, args) {
       items = Array.isArray(args[0]) ? args[0] : [args[0]];
       options = args[1];
     }
+    let batchSize;
+    [batchSize, options] = takeBatchSize(taskName, options);
     const opts = buildOptions(taskName, options);
     const requests = items.map((it, i) => {
       if (!it || typeof it !== 'object') throw new EdgebertError('InvalidArgument', `question-answering: input ${i} must be {question, context}`);
@@ -170,10 +191,11 @@ export function buildRequests(taskName, args) {
     const batched = Array.isArray(args[0]);
     // HF: top_k 1 gives the answer object itself, otherwise a list of answers.
     const one = (answers) => (opts.top_k === 1 ? (answers.length > 0 ? answers[0] : null) : answers);
-    return { engineTask: task.engine, requests, shape: (outs) => (batched ? outs.map(one) : one(outs[0])) };
+    return { engineTask: task.engine, requests, batchSize, shape: (outs) => (batched ? outs.map(one) : one(outs[0])) };
   }
 
-  const [input, options] = args;
+  const [input] = args;
+  const [batchSize, options] = takeBatchSize(taskName, args[1]);
   const batched = Array.isArray(input);
   const texts = batched ? input : [input];
   if (batched && texts.length === 0) throw new EdgebertError('InvalidArgument', `${taskName}: the input array is empty`);
@@ -195,6 +217,6 @@ export function buildRequests(taskName, args) {
     // list of [1, tokens, hidden], because their token counts differ and we do not pad.
     if (batched && opts.pooling !== 'none') shapeAll = (outs) => stack(outs.map(shapeOne));
   }
-  return { engineTask: task.engine, requests, shape: shapeAll };
+  return { engineTask: task.engine, requests, batchSize, shape: shapeAll };
 }
 

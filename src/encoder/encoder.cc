@@ -464,8 +464,9 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
       break;
     }
     case HeadKind::kMaskedLM: {
-      // Rows to predict: the requested positions or all tokens.
+      // Rows to predict: the requested positions or all tokens; none (feature extraction) skips the head.
       const int P = in.mlm_positions ? in.num_mlm_positions : M;
+      if (P == 0) break;
       int32_t* rows = rs->rows.Grow(static_cast<size_t>(std::max(P, 1)));
       for (int p = 0; p < P; ++p) rows[p] = in.mlm_positions ? in.mlm_positions[p] : p;
       float* h = rs->head_in.Grow(static_cast<size_t>(P) * H);  // (P, H)

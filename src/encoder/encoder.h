@@ -25,7 +25,8 @@ struct EncoderInput {
   const int32_t* input_ids = nullptr;       // (batch, seq_len)
   const int32_t* attention_mask = nullptr;  // (batch, seq_len), 1 = token, 0 = padding; null = all 1
   const int32_t* token_type_ids = nullptr;  // (batch, seq_len), BERT segment ids; null = all 0
-  // Masked LM only: flat positions (b * seq_len + t) to compute vocabulary logits for; null = all.
+  // Masked LM only: flat positions (b * seq_len + t) to compute vocabulary logits for; null = all,
+  // none (num_mlm_positions 0) = no vocabulary logits.
   const int32_t* mlm_positions = nullptr;
   int num_mlm_positions = 0;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "heads/fill_mask.h"
@@ -13,6 +14,7 @@
 #include "heads/token_classification.h"
 #include "heads/token_meta.h"
 #include "model/packed.h"
+#include "util/checked.h"
 
 namespace edgebert {
 namespace {
@@ -344,17 +346,49 @@ Json Engine::Info() const {
 
 // ---- running -------------------------------------------------------------------------------------
 
-Status Engine::Forward(const Encoding& enc, EncoderOutput* out) {
-  EncoderInput in;
-  in.batch = 1;
-  in.seq_len = static_cast<int>(enc.size());
-  in.input_ids = enc.ids.data();
-  in.attention_mask = enc.attention_mask.data();
-  in.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
-  ++work_.windows;
-  work_.forwarded_tokens += enc.size();
-  return EncoderForward(*model_, in, precision_, &state_, out);
-}
+// One window's outputs, as views into the encoder's RunState valid during Pending::take only.
+struct Engine::WindowOutput {
+  size_t tokens = 0;              // the window's tokens (its padding excluded)
+  const float* hidden = nullptr;  // (tokens, hidden) last hidden state
+  // Sequence classification (1, labels); token classification (tokens, labels); masked LM (the
+  // window's mask positions, vocab). Null for base models and QA.
+  const float* logits = nullptr;
+  size_t logits_rows = 0, logits_cols = 0;
+  const float* start = nullptr;  // QA: (tokens)
+  const float* end = nullptr;    // QA: (tokens)
+};
+
+// Binary results of RunBatch: feature extraction's floats, concatenated.
+class Engine::TensorSink {
+ public:
+  // Appends n floats and returns the offset (in floats) of the first; OutOfRange when the batch's
+  // results would pass the 4 GiB a buffer may have (util/checked.h).
+  Result<size_t> Append(const float* p, size_t n) {
+    uint64_t total = 0, bytes = 0;
+    if (!CheckedAdd(data.size(), n, &total) || !CheckedMul(total, sizeof(float), &bytes) || !FitsBuffer(bytes)) {
+      return OutOfRange("the batch's feature-extraction results need more than the 4 GiB a buffer may have: "
+                        "send fewer or shorter texts per call");
+    }
+    const size_t at = data.size();
+    data.insert(data.end(), p, p + n);
+    return at;
+  }
+  std::vector<float> data;
+};
+
+// A request between its preparation (options checked, text encoded) and its response: the encoder
+// passes it needs, one per window, what it keeps of each (take, called once per window right
+// after its pass, in any order), and its response (finish, once every window was taken).
+struct Engine::Pending {
+  struct Window {
+    const Encoding* enc = nullptr;        // owned by the request's state (captured by take/finish)
+    std::vector<int32_t> mlm_positions;   // fill-mask: the positions of enc to predict
+  };
+  std::vector<Window> windows;
+  std::function<Status(size_t window, const WindowOutput& out)> take;
+  std::function<Result<Json>(TensorSink* sink)> finish;  // sink: null for "data" as JSON numbers
+  Status failed;  // the first take that failed: the request's error
+};
 
 namespace {
 size_t CountValues(const Json& v) {
@@ -366,17 +400,22 @@ size_t CountValues(const Json& v) {
   }
   return n;
 }
+
+// The same status with the input's index in front, when the caller gave several inputs.
+Status NameInput(const Status& s, size_t index, bool name) {
+  if (s.ok() || !name) return s;
+  return Status(s.code(), "input " + std::to_string(index) + ": " + s.message());
+}
 }  // namespace
 
 Result<Json> Engine::Run(std::string_view task, const Json& request) {
-  work_ = EngineWork();
-  Result<Json> result = RunTask(task, request);
-  if (result.ok()) work_.result_values = CountValues(*result);
-  return result;
+  BatchOptions options;
+  options.batch_size = 1;  // one window per pass, as the engine always ran single requests
+  EB_ASSIGN_OR_RETURN(BatchResult r, RunBatch(task, std::vector<Json>{request}, options));
+  return std::move(r.results[0]);
 }
 
-Result<Json> Engine::RunTask(std::string_view task, const Json& request) {
-  if (!request.is_object()) return InvalidArgument("a request must be a JSON object");
+Status Engine::CheckTask(std::string_view task) const {
   bool known = false;
   for (const char* t : kTasks) known = known || task == t;
   if (!known) {
@@ -388,12 +427,148 @@ Result<Json> Engine::RunTask(std::string_view task, const Json& request) {
     return InvalidArgument("this model (" + std::string(HeadKindName(model_->config.head)) + ") cannot run '" +
                            std::string(task) + "'");
   }
-  if (task == "tokenize") return RunTokenize(request);
-  if (task == "text-classification") return RunTextClassification(request);
-  if (task == "token-classification") return RunTokenClassification(request);
-  if (task == "question-answering") return RunQuestionAnswering(request);
-  if (task == "feature-extraction") return RunFeatureExtraction(request);
-  return RunFillMask(request);
+  return Status::Ok();
+}
+
+Result<BatchResult> Engine::RunBatch(std::string_view task, const std::vector<Json>& requests,
+                                     const BatchOptions& options) {
+  work_ = EngineWork();
+  if (requests.empty()) return InvalidArgument("a batch needs at least one request");
+  if (options.batch_size < 1 || options.batch_size > kMaxBatchSize) {
+    return InvalidArgument("option 'batch_size' must be an integer between 1 and " + std::to_string(kMaxBatchSize) +
+                           ", got " + std::to_string(options.batch_size));
+  }
+  EB_RETURN_IF_ERROR(CheckTask(task));
+  const bool name = requests.size() > 1 || options.first_index > 0;
+  // 1. Every request checked and encoded before any encoder pass: a bad input costs no inference.
+  std::vector<Pending> pending;
+  pending.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Result<Pending> p = requests[i].is_object() ? Prepare(task, requests[i])
+                                                : Result<Pending>(InvalidArgument("a request must be a JSON object"));
+    if (!p.ok()) return NameInput(p.status(), options.first_index + i, name);
+    pending.push_back(std::move(p).value());
+  }
+  // 2. The windows of all requests, shortest first (ties in input order), cut into batches.
+  std::vector<BatchJob> jobs;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    for (size_t w = 0; w < pending[i].windows.size(); ++w) jobs.push_back({i, w, pending[i].windows[w].enc->size()});
+  }
+  std::stable_sort(jobs.begin(), jobs.end(), [](const BatchJob& a, const BatchJob& b) { return a.tokens < b.tokens; });
+  const size_t max_batch = static_cast<size_t>(options.batch_size);
+  for (size_t begin = 0; begin < jobs.size();) {
+    size_t end = begin + 1;
+    uint64_t real = jobs[begin].tokens;
+    while (end < jobs.size() && end - begin < max_batch) {
+      // Sorted: jobs[end] is the longest so far, so the padded block is (end - begin + 1) x its length.
+      const uint64_t longest = jobs[end].tokens;
+      const uint64_t padded = (end - begin + 1) * longest;
+      if (padded > static_cast<uint64_t>(kMaxBatchTokens)) break;
+      if (static_cast<double>(padded) > kMaxBatchPadding * static_cast<double>(real + longest)) break;
+      real += longest;
+      ++end;
+    }
+    EB_RETURN_IF_ERROR(ForwardBatch(jobs, begin, end, &pending));
+    begin = end;
+  }
+  // 3. The responses, in input order.
+  BatchResult out;
+  TensorSink sink;
+  out.results.reserve(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i].failed.ok()) return NameInput(pending[i].failed, options.first_index + i, name);
+    Result<Json> r = pending[i].finish(options.binary_tensors ? &sink : nullptr);
+    if (!r.ok()) return NameInput(r.status(), options.first_index + i, name);
+    work_.result_values += CountValues(*r);
+    out.results.push_back(std::move(r).value());
+  }
+  out.tensor_data = std::move(sink.data);
+  return out;
+}
+
+Status Engine::ForwardBatch(const std::vector<BatchJob>& jobs, size_t begin, size_t end,
+                            std::vector<Pending>* pending) {
+  const ModelConfig& c = model_->config;
+  const bool bert = c.family == ModelFamily::kBert;
+  const bool mlm = c.head == HeadKind::kMaskedLM;
+  size_t longest = 0;
+  for (size_t j = begin; j < end; ++j) longest = std::max(longest, jobs[j].tokens);
+  const size_t B = end - begin, S = longest;
+  // B <= kMaxBatchSize and B x S <= max(kMaxBatchTokens, S), S <= MaxTokens() <= 65536: no wrap.
+  const size_t n = B * S;
+  const int32_t pad = tokenizer_.pad_id() >= 0 && tokenizer_.pad_id() < c.vocab_size ? tokenizer_.pad_id() : 0;
+  batch_ids_.assign(n, pad);
+  batch_mask_.assign(n, 0);  // padding: masked out of every real token's attention
+  batch_types_.assign(bert ? n : 0, 0);
+  batch_positions_.clear();
+  std::vector<size_t> first_position(B + 1, 0);  // the batch's MLM rows of sequence b: [first[b], first[b + 1])
+  for (size_t b = 0; b < B; ++b) {
+    const Pending::Window& w = (*pending)[jobs[begin + b].request].windows[jobs[begin + b].window];
+    const Encoding& e = *w.enc;
+    std::copy(e.ids.begin(), e.ids.end(), batch_ids_.begin() + static_cast<std::ptrdiff_t>(b * S));
+    std::copy(e.attention_mask.begin(), e.attention_mask.end(), batch_mask_.begin() + static_cast<std::ptrdiff_t>(b * S));
+    if (bert) std::copy(e.type_ids.begin(), e.type_ids.end(), batch_types_.begin() + static_cast<std::ptrdiff_t>(b * S));
+    for (int32_t p : w.mlm_positions) batch_positions_.push_back(static_cast<int32_t>(b * S) + p);
+    first_position[b + 1] = batch_positions_.size();
+  }
+  EncoderInput in;
+  in.batch = static_cast<int>(B);
+  in.seq_len = static_cast<int>(S);
+  in.input_ids = batch_ids_.data();
+  in.attention_mask = batch_mask_.data();
+  in.token_type_ids = bert ? batch_types_.data() : nullptr;
+  // A masked LM projects onto the vocabulary at the requests' masks only (none for feature extraction).
+  static const int32_t kNoPosition = 0;
+  if (mlm) {
+    in.mlm_positions = batch_positions_.empty() ? &kNoPosition : batch_positions_.data();
+    in.num_mlm_positions = static_cast<int>(batch_positions_.size());
+  }
+  ++work_.passes;
+  work_.windows += B;
+  work_.forwarded_tokens += n;
+  EncoderOutput out;
+  EB_RETURN_IF_ERROR(EncoderForward(*model_, in, precision_, &state_, &out));
+  const size_t H = static_cast<size_t>(out.hidden);
+  for (size_t b = 0; b < B; ++b) {
+    const BatchJob& job = jobs[begin + b];
+    WindowOutput o;
+    o.tokens = job.tokens;
+    o.hidden = out.last_hidden_state + b * S * H;
+    if (out.logits) {
+      o.logits_cols = static_cast<size_t>(out.logits_cols);
+      if (c.head == HeadKind::kSequenceClassification) {
+        o.logits = out.logits + b * o.logits_cols;
+        o.logits_rows = 1;
+      } else if (c.head == HeadKind::kTokenClassification) {
+        o.logits = out.logits + b * S * o.logits_cols;
+        o.logits_rows = job.tokens;
+      } else if (mlm) {
+        o.logits = out.logits + first_position[b] * o.logits_cols;
+        o.logits_rows = first_position[b + 1] - first_position[b];
+      }
+    }
+    if (out.start_logits) {
+      o.start = out.start_logits + b * S;
+      o.end = out.end_logits + b * S;
+    }
+    Pending& p = (*pending)[job.request];
+    if (p.failed.ok()) p.failed = p.take(job.window, o);
+  }
+  return Status::Ok();
+}
+
+Result<Engine::Pending> Engine::Prepare(std::string_view task, const Json& request) {
+  if (task == "tokenize") {
+    EB_ASSIGN_OR_RETURN(Json result, RunTokenize(request));
+    Pending p;
+    p.finish = [result](TensorSink*) -> Result<Json> { return result; };
+    return p;
+  }
+  if (task == "text-classification") return PrepareTextClassification(request);
+  if (task == "token-classification") return PrepareTokenClassification(request);
+  if (task == "question-answering") return PrepareQuestionAnswering(request);
+  if (task == "feature-extraction") return PrepareFeatureExtraction(request);
+  return PrepareFillMask(request);
 }
 
 Result<Encoding> Engine::EncodeChecked(std::string_view text, const std::optional<std::string>& pair,
@@ -492,45 +667,65 @@ Result<Json> Engine::RunTokenize(const Json& req) {
   return to_json(*enc);
 }
 
-Result<Json> Engine::RunTextClassification(const Json& req) {
+Result<Engine::Pending> Engine::PrepareTextClassification(const Json& req) {
   EB_RETURN_IF_ERROR(CheckKeys(req, "text-classification",
                                {"text", "text_pair", "top_k", "function_to_apply", "truncation"}));
   EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "text-classification"));
   EB_ASSIGN_OR_RETURN(std::optional<std::string> pair, OptPair(req));
-  TextClassifierConfig config;
-  config.id2label = Labels(model_->config, model_->num_labels);
-  config.problem_type = model_->config.problem_type;
-  TextClassificationOptions opt;
+  struct State {
+    TextClassifierConfig config;
+    TextClassificationOptions opt;
+    Encoding enc;
+    std::vector<float> logits;
+  };
+  auto st = std::make_shared<State>();
+  st->config.id2label = Labels(model_->config, model_->num_labels);
+  st->config.problem_type = model_->config.problem_type;
   if (const Json* k = req.Find("top_k"); k && k->is_null()) {
-    opt.top_k = std::nullopt;  // every label
+    st->opt.top_k = std::nullopt;  // every label
   } else {
     int top_k = 1;
     EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &top_k));
-    opt.top_k = top_k;
+    st->opt.top_k = top_k;
   }
   std::string fn = "default";
   EB_RETURN_IF_ERROR(OptString(req, "function_to_apply", &fn));
-  EB_ASSIGN_OR_RETURN(opt.function_to_apply, ParseClassificationFunction(fn));
+  EB_ASSIGN_OR_RETURN(st->opt.function_to_apply, ParseClassificationFunction(fn));
   bool truncation = false;
   EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
-  EB_ASSIGN_OR_RETURN(Encoding enc, EncodeChecked(text, pair, truncation));
-  EncoderOutput out;
-  EB_RETURN_IF_ERROR(Forward(enc, &out));
-  std::vector<float> logits(out.logits, out.logits + out.logits_cols);
-  EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(logits, config, opt));
-  Json::Array result;
-  for (const LabelScore& sc : scores) {
-    result.push_back(Json::MakeObject({{"label", Str(sc.label)}, {"score", Num(sc.score)}}));
-  }
-  return Json::MakeArray(std::move(result));
+  EB_ASSIGN_OR_RETURN(st->enc, EncodeChecked(text, pair, truncation));
+  Pending p;
+  p.windows.push_back({&st->enc, {}});
+  p.take = [st](size_t, const WindowOutput& o) {
+    st->logits.assign(o.logits, o.logits + o.logits_cols);
+    return Status::Ok();
+  };
+  p.finish = [st](TensorSink*) -> Result<Json> {
+    EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(st->logits, st->config, st->opt));
+    Json::Array result;
+    for (const LabelScore& sc : scores) {
+      result.push_back(Json::MakeObject({{"label", Str(sc.label)}, {"score", Num(sc.score)}}));
+    }
+    return Json::MakeArray(std::move(result));
+  };
+  return p;
 }
 
-Result<Json> Engine::RunTokenClassification(const Json& req) {
+Result<Engine::Pending> Engine::PrepareTokenClassification(const Json& req) {
   EB_RETURN_IF_ERROR(CheckKeys(req, "token-classification",
                                {"text", "aggregation_strategy", "ignore_labels", "stride", "truncation"}));
-  EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "token-classification"));
-  EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
-  TokenClassificationOptions opt;
+  struct State {
+    std::string text;
+    OffsetUnit unit;
+    TokenClassificationOptions opt;
+    Encoding enc;
+    std::vector<const Encoding*> windows;
+    std::vector<TokenWindow> tw;
+  };
+  auto st = std::make_shared<State>();
+  EB_ASSIGN_OR_RETURN(st->text, NeedString(req, "text", "token-classification"));
+  EB_ASSIGN_OR_RETURN(st->unit, ParseOffsetUnit(req));
+  TokenClassificationOptions& opt = st->opt;
   std::string strategy = "none";
   EB_RETURN_IF_ERROR(OptString(req, "aggregation_strategy", &strategy));
   EB_ASSIGN_OR_RETURN(opt.aggregation_strategy, ParseAggregationStrategy(strategy));
@@ -552,7 +747,6 @@ Result<Json> Engine::RunTokenClassification(const Json& req) {
   EB_RETURN_IF_ERROR(OptInt(req, "stride", 0, &stride));
   bool truncation = false;
   EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
-  Encoding enc;
   if (windowed) {
     if (opt.aggregation_strategy == AggregationStrategy::kNone) {
       return InvalidArgument("option 'stride' needs an aggregation_strategy other than none (as in transformers)");
@@ -564,47 +758,60 @@ Result<Json> Engine::RunTokenClassification(const Json& req) {
     }
     EncodeOptions enc_opt;
     enc_opt.truncation = {true, MaxTokens(), static_cast<size_t>(stride), TruncationStrategy::kLongestFirst};
-    EB_ASSIGN_OR_RETURN(enc, tokenizer_.Encode(text, enc_opt));
-    work_.encoded_tokens += enc.TotalTokens();
+    EB_ASSIGN_OR_RETURN(st->enc, tokenizer_.Encode(st->text, enc_opt));
+    work_.encoded_tokens += st->enc.TotalTokens();
   } else {
-    EB_ASSIGN_OR_RETURN(enc, EncodeChecked(text, std::nullopt, truncation));
+    EB_ASSIGN_OR_RETURN(st->enc, EncodeChecked(st->text, std::nullopt, truncation));
   }
-  std::vector<const Encoding*> windows;
-  CollectWindows(enc, &windows);
-  std::vector<TokenWindow> tw;
-  for (const Encoding* w : windows) {
-    EncoderOutput out;
-    EB_RETURN_IF_ERROR(Forward(*w, &out));
-    TokenWindow t;
-    t.tokens = ToTokenMeta(*w);
-    t.logits.assign(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
-    tw.push_back(std::move(t));
-  }
-  std::vector<std::string> labels = Labels(model_->config, model_->num_labels);
-  EB_ASSIGN_OR_RETURN(std::vector<Entity> entities, ClassifyTokens(text, tw, labels, vocab_, opt));
-  OffsetMap map(text, unit);
-  Json::Array result;
-  for (const Entity& e : entities) {
-    Json::Object o;
-    o.emplace_back(opt.aggregation_strategy == AggregationStrategy::kNone ? "entity" : "entity_group", Str(e.entity));
-    o.emplace_back("score", Num(e.score));
-    if (e.index >= 0) o.emplace_back("index", Num(e.index));
-    o.emplace_back("word", Str(e.word));
-    o.emplace_back("start", Num(map(e.start)));
-    o.emplace_back("end", Num(map(e.end)));
-    result.push_back(Json::MakeObject(std::move(o)));
-  }
-  return Json::MakeArray(std::move(result));
+  CollectWindows(st->enc, &st->windows);
+  st->tw.resize(st->windows.size());
+  Pending p;
+  for (const Encoding* w : st->windows) p.windows.push_back({w, {}});
+  p.take = [st](size_t w, const WindowOutput& o) {
+    TokenWindow& t = st->tw[w];
+    t.tokens = ToTokenMeta(*st->windows[w]);
+    t.logits.assign(o.logits, o.logits + o.logits_rows * o.logits_cols);
+    return Status::Ok();
+  };
+  p.finish = [this, st](TensorSink*) -> Result<Json> {
+    std::vector<std::string> labels = Labels(model_->config, model_->num_labels);
+    EB_ASSIGN_OR_RETURN(std::vector<Entity> entities, ClassifyTokens(st->text, st->tw, labels, vocab_, st->opt));
+    OffsetMap map(st->text, st->unit);
+    Json::Array result;
+    for (const Entity& e : entities) {
+      Json::Object o;
+      o.emplace_back(st->opt.aggregation_strategy == AggregationStrategy::kNone ? "entity" : "entity_group",
+                     Str(e.entity));
+      o.emplace_back("score", Num(e.score));
+      if (e.index >= 0) o.emplace_back("index", Num(e.index));
+      o.emplace_back("word", Str(e.word));
+      o.emplace_back("start", Num(map(e.start)));
+      o.emplace_back("end", Num(map(e.end)));
+      result.push_back(Json::MakeObject(std::move(o)));
+    }
+    return Json::MakeArray(std::move(result));
+  };
+  return p;
 }
 
-Result<Json> Engine::RunQuestionAnswering(const Json& req) {
+Result<Engine::Pending> Engine::PrepareQuestionAnswering(const Json& req) {
   EB_RETURN_IF_ERROR(CheckKeys(req, "question-answering",
                                {"question", "context", "top_k", "doc_stride", "max_answer_len", "max_seq_len",
                                 "max_question_len", "handle_impossible_answer", "align_to_words"}));
-  EB_ASSIGN_OR_RETURN(std::string question, NeedString(req, "question", "question-answering"));
-  EB_ASSIGN_OR_RETURN(std::string context, NeedString(req, "context", "question-answering"));
-  EB_ASSIGN_OR_RETURN(OffsetUnit unit, ParseOffsetUnit(req));
-  QuestionAnsweringOptions opt;
+  struct State {
+    std::string question, context;
+    OffsetUnit unit;
+    QuestionAnsweringOptions opt;
+    Encoding enc;
+    std::vector<const Encoding*> windows;
+    std::vector<QaWindow> qw;
+  };
+  auto st = std::make_shared<State>();
+  EB_ASSIGN_OR_RETURN(st->question, NeedString(req, "question", "question-answering"));
+  EB_ASSIGN_OR_RETURN(st->context, NeedString(req, "context", "question-answering"));
+  EB_ASSIGN_OR_RETURN(st->unit, ParseOffsetUnit(req));
+  const std::string& question = st->question;
+  QuestionAnsweringOptions& opt = st->opt;
   EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &opt.top_k));
   EB_RETURN_IF_ERROR(OptInt(req, "max_answer_len", 1, &opt.max_answer_len));
   EB_RETURN_IF_ERROR(OptBool(req, "handle_impossible_answer", &opt.handle_impossible_answer));
@@ -644,31 +851,36 @@ Result<Json> Engine::RunQuestionAnswering(const Json& req) {
   EncodeOptions enc_opt;
   enc_opt.truncation = {true, static_cast<size_t>(max_seq_len), static_cast<size_t>(doc_stride),
                         TruncationStrategy::kOnlySecond};
-  EB_ASSIGN_OR_RETURN(Encoding enc, tokenizer_.EncodePair(question, context, enc_opt));
-  work_.encoded_tokens += enc.TotalTokens();
-  std::vector<const Encoding*> windows;
-  CollectWindows(enc, &windows);
-  std::vector<QaWindow> qw;
-  for (const Encoding* w : windows) {
-    EncoderOutput out;
-    EB_RETURN_IF_ERROR(Forward(*w, &out));
-    QaWindow win;
-    win.tokens = ToTokenMeta(*w);
-    win.start_logits.assign(out.start_logits, out.start_logits + w->size());
-    win.end_logits.assign(out.end_logits, out.end_logits + w->size());
-    qw.push_back(std::move(win));
-  }
-  EB_ASSIGN_OR_RETURN(std::vector<Answer> answers, AnswerQuestion(question, context, qw, opt, &work_.qa));
-  OffsetMap map(context, unit);
-  Json::Array result;
-  for (const Answer& a : answers) {
-    result.push_back(Json::MakeObject(
-        {{"score", Num(a.score)}, {"start", Num(map(a.start))}, {"end", Num(map(a.end))}, {"answer", Str(a.answer)}}));
-  }
-  return Json::MakeArray(std::move(result));
+  EB_ASSIGN_OR_RETURN(st->enc, tokenizer_.EncodePair(question, st->context, enc_opt));
+  work_.encoded_tokens += st->enc.TotalTokens();
+  CollectWindows(st->enc, &st->windows);
+  st->qw.resize(st->windows.size());
+  Pending p;
+  for (const Encoding* w : st->windows) p.windows.push_back({w, {}});
+  p.take = [st](size_t w, const WindowOutput& o) {
+    QaWindow& win = st->qw[w];
+    win.tokens = ToTokenMeta(*st->windows[w]);
+    win.start_logits.assign(o.start, o.start + o.tokens);
+    win.end_logits.assign(o.end, o.end + o.tokens);
+    return Status::Ok();
+  };
+  p.finish = [this, st](TensorSink*) -> Result<Json> {
+    EB_ASSIGN_OR_RETURN(std::vector<Answer> answers,
+                        AnswerQuestion(st->question, st->context, st->qw, st->opt, &work_.qa));
+    OffsetMap map(st->context, st->unit);
+    Json::Array result;
+    for (const Answer& a : answers) {
+      result.push_back(Json::MakeObject({{"score", Num(a.score)},
+                                         {"start", Num(map(a.start))},
+                                         {"end", Num(map(a.end))},
+                                         {"answer", Str(a.answer)}}));
+    }
+    return Json::MakeArray(std::move(result));
+  };
+  return p;
 }
 
-Result<Json> Engine::RunFeatureExtraction(const Json& req) {
+Result<Engine::Pending> Engine::PrepareFeatureExtraction(const Json& req) {
   EB_RETURN_IF_ERROR(CheckKeys(req, "feature-extraction", {"text", "text_pair", "pooling", "normalize", "truncation"}));
   EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "feature-extraction"));
   EB_ASSIGN_OR_RETURN(std::optional<std::string> pair, OptPair(req));
@@ -677,17 +889,35 @@ Result<Json> Engine::RunFeatureExtraction(const Json& req) {
   if (pooling != "mean" && pooling != "cls" && pooling != "none") {
     return InvalidArgument("option 'pooling' is '" + pooling + "'; it must be none, mean or cls");
   }
-  bool normalize = false, truncation = false;
-  EB_RETURN_IF_ERROR(OptBool(req, "normalize", &normalize));
+  struct State {
+    Encoding enc;
+    bool pooled = false, normalize = false;
+    Pooling pooling = Pooling::kMean;
+    std::vector<double> dims;
+    std::vector<float> data;  // the result, row-major
+  };
+  auto st = std::make_shared<State>();
+  bool truncation = false;
+  EB_RETURN_IF_ERROR(OptBool(req, "normalize", &st->normalize));
   EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
-  EB_ASSIGN_OR_RETURN(Encoding enc, EncodeChecked(text, pair, truncation));
-  EncoderOutput out;
-  EB_RETURN_IF_ERROR(Forward(enc, &out));
+  st->pooled = pooling != "none";
+  st->pooling = pooling == "cls" ? Pooling::kCls : Pooling::kMean;
+  EB_ASSIGN_OR_RETURN(st->enc, EncodeChecked(text, pair, truncation));
   const size_t h = static_cast<size_t>(model_->config.hidden);
-  const size_t t = static_cast<size_t>(out.seq_len);
-  if (pooling == "none") {
-    std::vector<float> data(out.last_hidden_state, out.last_hidden_state + t * h);
-    if (normalize) {
+  Pending p;
+  p.windows.push_back({&st->enc, {}});
+  // Pooled: only the pooled vector is kept from the pass (so a large batch holds no hidden states).
+  p.take = [st, h](size_t, const WindowOutput& o) -> Status {
+    const size_t t = o.tokens;
+    if (st->pooled) {
+      std::vector<int> mask(st->enc.attention_mask.begin(), st->enc.attention_mask.end());
+      EB_ASSIGN_OR_RETURN(st->data, PoolTokenEmbeddings(o.hidden, t, h, mask, st->pooling, st->normalize));
+      st->dims = {1, static_cast<double>(h)};
+      return Status::Ok();
+    }
+    st->data.assign(o.hidden, o.hidden + t * h);
+    if (st->normalize) {
+      float* data = st->data.data();
       for (size_t i = 0; i < t; ++i) {
         double norm = 0;
         for (size_t j = 0; j < h; ++j) norm += double(data[i * h + j]) * data[i * h + j];
@@ -695,21 +925,32 @@ Result<Json> Engine::RunFeatureExtraction(const Json& req) {
         for (size_t j = 0; j < h; ++j) data[i * h + j] = static_cast<float>(data[i * h + j] / norm);
       }
     }
-    return Json::MakeObject({{"dims", Json::MakeArray({Num(1), Num(double(t)), Num(double(h))})},
-                             {"data", FloatArray(data.data(), data.size())}});
-  }
-  std::vector<int> mask(enc.attention_mask.begin(), enc.attention_mask.end());
-  EB_ASSIGN_OR_RETURN(std::vector<float> pooled,
-                      PoolTokenEmbeddings(out.last_hidden_state, t, h, mask,
-                                          pooling == "cls" ? Pooling::kCls : Pooling::kMean, normalize));
-  return Json::MakeObject({{"dims", Json::MakeArray({Num(1), Num(double(h))})},
-                           {"data", FloatArray(pooled.data(), pooled.size())}});
+    st->dims = {1, static_cast<double>(t), static_cast<double>(h)};
+    return Status::Ok();
+  };
+  p.finish = [st](TensorSink* sink) -> Result<Json> {
+    Json::Array dims;
+    for (double d : st->dims) dims.push_back(Num(d));
+    if (sink) {
+      EB_ASSIGN_OR_RETURN(size_t offset, sink->Append(st->data.data(), st->data.size()));
+      std::vector<float>().swap(st->data);
+      return Json::MakeObject({{"dims", Json::MakeArray(std::move(dims))}, {"data_offset", Num(double(offset))}});
+    }
+    return Json::MakeObject({{"dims", Json::MakeArray(std::move(dims))}, {"data", FloatArray(st->data.data(), st->data.size())}});
+  };
+  return p;
 }
 
-Result<Json> Engine::RunFillMask(const Json& req) {
+Result<Engine::Pending> Engine::PrepareFillMask(const Json& req) {
   EB_RETURN_IF_ERROR(CheckKeys(req, "fill-mask", {"text", "top_k", "targets", "truncation"}));
   EB_ASSIGN_OR_RETURN(std::string text, NeedString(req, "text", "fill-mask"));
-  FillMaskOptions opt;
+  struct State {
+    FillMaskOptions opt;
+    Encoding enc;
+    std::vector<std::vector<FillMaskCandidate>> masks;
+  };
+  auto st = std::make_shared<State>();
+  FillMaskOptions& opt = st->opt;
   EB_RETURN_IF_ERROR(OptInt(req, "top_k", 1, &opt.top_k));
   bool truncation = false;
   EB_RETURN_IF_ERROR(OptBool(req, "truncation", &truncation));
@@ -735,39 +976,36 @@ Result<Json> Engine::RunFillMask(const Json& req) {
     if (ids.empty()) return InvalidArgument("option 'targets' must not be empty");
     opt.target_ids = std::move(ids);
   }
-  EB_ASSIGN_OR_RETURN(Encoding enc, EncodeChecked(text, std::nullopt, truncation));
+  EB_ASSIGN_OR_RETURN(st->enc, EncodeChecked(text, std::nullopt, truncation));
   std::vector<int32_t> positions;
-  for (size_t i = 0; i < enc.size(); ++i) {
-    if (enc.ids[i] == opt.mask_token_id) positions.push_back(static_cast<int32_t>(i));
+  for (size_t i = 0; i < st->enc.size(); ++i) {
+    if (st->enc.ids[i] == opt.mask_token_id) positions.push_back(static_cast<int32_t>(i));
   }
   if (positions.empty()) return InvalidArgument("no [MASK] token in the input");
-  EncoderInput ein;
-  ein.batch = 1;
-  ein.seq_len = static_cast<int>(enc.size());
-  ein.input_ids = enc.ids.data();
-  ein.attention_mask = enc.attention_mask.data();
-  ein.token_type_ids = model_->config.family == ModelFamily::kBert ? enc.type_ids.data() : nullptr;
-  ein.mlm_positions = positions.data();  // the vocabulary projection runs at the masks only
-  ein.num_mlm_positions = static_cast<int>(positions.size());
-  EncoderOutput out;
-  ++work_.windows;
-  work_.forwarded_tokens += enc.size();
-  EB_RETURN_IF_ERROR(EncoderForward(*model_, ein, precision_, &state_, &out));
-  std::vector<float> logits(out.logits, out.logits + static_cast<size_t>(out.logits_rows) * out.logits_cols);
-  std::vector<int64_t> ids(enc.ids.begin(), enc.ids.end());
-  EB_ASSIGN_OR_RETURN(auto masks, FillMask(ids, logits, vocab_, opt));
-  Json::Array per_mask;
-  for (const auto& candidates : masks) {
-    Json::Array one;
-    for (const FillMaskCandidate& c : candidates) {
-      one.push_back(Json::MakeObject({{"score", Num(c.score)},
-                                      {"token", Num(static_cast<double>(c.token))},
-                                      {"token_str", Str(c.token_str)},
-                                      {"sequence", Str(c.sequence)}}));
+  Pending p;
+  p.windows.push_back({&st->enc, std::move(positions)});  // the vocabulary projection runs at the masks only
+  // The head runs right after the pass, so a batch holds candidates, not (masks, vocab) logits.
+  p.take = [this, st](size_t, const WindowOutput& o) -> Status {
+    std::vector<float> logits(o.logits, o.logits + o.logits_rows * o.logits_cols);
+    std::vector<int64_t> ids(st->enc.ids.begin(), st->enc.ids.end());
+    EB_ASSIGN_OR_RETURN(st->masks, FillMask(ids, logits, vocab_, st->opt));
+    return Status::Ok();
+  };
+  p.finish = [st](TensorSink*) -> Result<Json> {
+    Json::Array per_mask;
+    for (const auto& candidates : st->masks) {
+      Json::Array one;
+      for (const FillMaskCandidate& c : candidates) {
+        one.push_back(Json::MakeObject({{"score", Num(c.score)},
+                                        {"token", Num(static_cast<double>(c.token))},
+                                        {"token_str", Str(c.token_str)},
+                                        {"sequence", Str(c.sequence)}}));
+      }
+      per_mask.push_back(Json::MakeArray(std::move(one)));
     }
-    per_mask.push_back(Json::MakeArray(std::move(one)));
-  }
-  return Json::MakeArray(std::move(per_mask));
+    return Json::MakeArray(std::move(per_mask));
+  };
+  return p;
 }
 
 }  // namespace edgebert

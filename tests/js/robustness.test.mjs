@@ -323,17 +323,19 @@ for (const [device, opts] of [['inline', fakeInline], ['worker_threads', fakeWor
 }
 
 test('real engine: after a trap the models are reloaded (a repository through the cache, int8 and fp32) and answer the same', { skip: !realBuilt && 'build/wasm not built' }, async (t) => {
-  // The real glue, with one change: eb_run traps on the text "__trap__" (as a bug would).
+  // The real glue, with one change: eb_run and eb_run_batch trap on the text "__trap__" (as a bug would).
   const { default: createEdgebertModule } = await import('../../build/wasm/wasm/edgebert.mjs');
   const trappingFactory = async (arg) => {
     const mod = await createEdgebertModule(arg);
-    let run = mod._eb_run;
-    const trapping = (handle, task, req, out) => {
-      if (mod.UTF8ToString(req).includes('"__trap__"')) throw new WebAssembly.RuntimeError('unreachable');
-      return run(handle, task, req, out);
-    };
-    // The glue's export wrapper replaces itself on first call: keep ours in front of it.
-    Object.defineProperty(mod, '_eb_run', { get: () => trapping, set: (f) => { run = f; } });
+    for (const name of ['_eb_run', '_eb_run_batch']) {
+      let run = mod[name];
+      const trapping = (handle, task, req, ...rest) => {
+        if (mod.UTF8ToString(req).includes('"__trap__"')) throw new WebAssembly.RuntimeError('unreachable');
+        return run(handle, task, req, ...rest);
+      };
+      // The glue's export wrapper replaces itself on first call: keep ours in front of it.
+      Object.defineProperty(mod, name, { get: () => trapping, set: (f) => { run = f; } });
+    }
     return mod;
   };
   const dir = new URL('../fixtures/models/distilbert_seqcls/', import.meta.url);

@@ -30,6 +30,9 @@ export async function probe(edgebert, readFixture, options = {}) {
   // A list in, one [n, hidden] Tensor out (transformers.js's shape).
   const batch = await embed(TEXTS);
   const batched = { dims: batch.dims, data: Array.from(batch.data) };
+  // Hidden states of a list (padded batches of 2 in the engine, float32 out of it): one Tensor each.
+  const hidden = (await embed(TEXTS, { pooling: 'none', normalize: false, batchSize: 2 }))
+    .map((t) => ({ dims: t.dims, data: Array.from(t.data), float32: t.data instanceof Float32Array }));
   const build = classify.info.build;
   await classify.dispose();
   await embed.dispose();
@@ -38,6 +41,7 @@ export async function probe(edgebert, readFixture, options = {}) {
     classification,
     embeddings,
     batched,
+    hidden,
     build: { build: build.build, threads: build.threads, gemm_kernel: build.gemm_kernel, gemmReason: build.gemmReason },
   };
 }

@@ -104,6 +104,12 @@ test('Node 20 (this Node): import { pipeline } from \'edgebert\' with no locatio
   assert.deepEqual(result.batched.data, result.embeddings.flatMap((e) => e.data));  // the folder gives what its bytes give
   assert.equal(result.noDefault.code, 'NotFound');
   assert.match(result.noDefault.message, /the default model for text-classification is edgebert's sentiment-minilm-l3 .*the npm package does not carry models.*node_modules\/edgebert\/models\/sentiment-minilm-l3\/model\.ebm/);
+  assert.equal(result.hidden.length, 3);
+  result.hidden.forEach((h) => {
+    assert.ok(h.float32);
+    assert.equal(h.dims[0], 1);
+    assert.equal(h.data.length, h.dims[0] * h.dims[1] * h.dims[2]);
+  });
   reference = result;
 });
 
