@@ -19,8 +19,7 @@ const std::vector<FuzzTarget>& FuzzTargets() {
   return targets;
 }
 
-void FuzzCheck(bool ok, const char* what, const std::string& detail) {
-  if (ok) return;
+void FuzzFail(const char* what, const std::string& detail) {
   std::fprintf(stderr, "fuzz invariant violated: %s%s%s\n", what, detail.empty() ? "" : ": ", detail.c_str());
   std::abort();
 }

@@ -52,9 +52,9 @@ void FuzzJson(const uint8_t* data, size_t size) {
   Walk(*doc, 0);
   const std::string once = DumpJson(*doc);
   Result<Json> again = ParseJson(once);
-  FuzzCheck(again.ok(), "json: DumpJson wrote what ParseJson rejects", again.ok() ? "" : again.status().ToString() + " on " + once);
+  if (!again.ok()) FuzzFail("json: DumpJson wrote what ParseJson rejects", again.status().ToString() + " on " + once);
   const std::string twice = DumpJson(*again);
-  FuzzCheck(once == twice, "json: dump -> parse -> dump changed the text", once + " vs " + twice);
+  if (once != twice) FuzzFail("json: dump -> parse -> dump changed the text", once + " vs " + twice);
 }
 
 }  // namespace edgebert::fuzz
