@@ -425,6 +425,31 @@ struct ChunkTask : gemmlowp::Task {
 };
 #endif
 
+// Runs run_chunks(first, last, block) over [0, chunks) row chunks: on `threads` threads, each with
+// a contiguous range and its own int32 block of acc_size in acc, or all on the calling thread.
+template <typename ChunkFn>
+void RunChunks(GemmU8Scratch::Impl* scratch, int threads, int chunks, int32_t* acc, size_t acc_size,
+               const ChunkFn& run_chunks) {
+#if EB_GEMM_THREADS
+  if (threads > 1) {
+    std::vector<ChunkTask<ChunkFn>> tasks(threads);
+    for (int t = 0; t < threads; ++t) {
+      tasks[t].fn = &run_chunks;
+      tasks[t].first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
+      tasks[t].last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
+      tasks[t].acc = acc + acc_size * t;
+    }
+    scratch->pool.Execute(threads, tasks.data());
+    return;
+  }
+#else
+  (void)scratch;
+  (void)threads;
+  (void)acc_size;
+#endif
+  run_chunks(0, chunks, acc);
+}
+
 #if EB_RELAXED
 // Activations x (m, k) in the relaxed kernel's layout: blocks of 4 tokens, each as depth blocks of
 // 16 (16 values of each token), zero-padded to `cols` tokens and `depth`; sums[c] = sum_d x(c, d).
@@ -491,21 +516,7 @@ void RunGemmRelaxed(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, Gem
       unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w.sums + r0, sums, m);
     }
   };
-#if EB_GEMM_THREADS
-  if (threads > 1) {
-    using Task = ChunkTask<decltype(run_chunks)>;
-    std::vector<Task> tasks(threads);
-    for (int t = 0; t < threads; ++t) {
-      tasks[t].fn = &run_chunks;
-      tasks[t].first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
-      tasks[t].last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
-      tasks[t].acc = acc + acc_size * t;
-    }
-    scratch->pool.Execute(threads, tasks.data());
-    return;
-  }
-#endif
-  run_chunks(0, chunks, acc);
+  RunChunks(scratch, threads, chunks, acc, acc_size, run_chunks);
 }
 #endif
 
@@ -568,23 +579,7 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
       unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w_sums + r0, x_sums, m);
     }
   };
-#if EB_GEMM_THREADS
-  if (threads > 1) {
-    using Task = ChunkTask<decltype(run_chunks)>;
-    std::vector<Task> tasks(threads);
-    for (int t = 0; t < threads; ++t) {
-      tasks[t].fn = &run_chunks;
-      tasks[t].first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
-      tasks[t].last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
-      tasks[t].acc = acc + acc_size * t;
-    }
-    scratch->pool.Execute(threads, tasks.data());
-  } else {
-    run_chunks(0, chunks, acc);
-  }
-#else
-  run_chunks(0, chunks, acc);
-#endif
+  RunChunks(scratch, threads, chunks, acc, acc_size, run_chunks);
   allocator->Decommit();
 }
 
