@@ -13,6 +13,7 @@
 #include "kernels/softmax.h"
 #include "kernels/topk.h"
 #include "util/checked.h"
+#include "util/thread_pool.h"
 #include "util/tiering.h"
 
 namespace edgebert {
@@ -384,6 +385,7 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   float* ffn = rs->ffn.Grow(static_cast<size_t>(M) * I);  // (M, I)
   const int d = H / c.num_heads;
   const size_t threads = static_cast<size_t>(PoolThreads(rs));
+  const ScopedPoolBusy busy(Pool(rs)->pool());  // workers poll between the pass's pieces, then sleep
   float* scores = rs->scores.Grow(threads * std::min(T, kQueryBlock) * T);  // (block, T) per thread
   float* kt = rs->kt.Grow(threads * d * T);  // (d, T) one head's keys, transposed, per thread
 

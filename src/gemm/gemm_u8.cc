@@ -17,6 +17,7 @@
 
 #include "gemm/kernel_wasmsimd.h"
 #include "gemm/quantize_row.h"
+#include "util/thread_pool.h"
 #include "util/tiering.h"
 
 #if defined(__EMSCRIPTEN__)
@@ -27,7 +28,6 @@
 // single-threaded wasm build (which must not reference pthreads at all).
 #if defined(EDGEBERT_THREADS) && EDGEBERT_THREADS
 #define EB_GEMM_THREADS 1
-#include <gemmlowp/internal/multi_thread_gemm.h>
 #else
 #define EB_GEMM_THREADS 0
 #endif
@@ -131,14 +131,13 @@ struct GemmU8Scratch::Impl {
   std::vector<int32_t> relaxed_sums;  // (cols) sum_d x(c, d)
   std::vector<int32_t> relaxed_bias;  // (cols) 128 * sum_d x(c, d), see RunGemmRelaxed
   int max_threads = 1;
-#if EB_GEMM_THREADS
-  gemmlowp::WorkersPool pool;  // gemmlowp's thread pool; the calling thread runs one task itself
-#endif
+  ThreadPool pool;  // the calling thread runs piece 0 itself (no threads in a build without them)
 };
 
 GemmU8Scratch::GemmU8Scratch() : impl_(new Impl) {}
 GemmU8Scratch::~GemmU8Scratch() = default;
 void GemmU8Scratch::set_max_threads(int n) { impl_->max_threads = std::max(1, n); }
+ThreadPool* GemmU8Scratch::pool() { return &impl_->pool; }
 int GemmU8Scratch::max_threads() const { return EB_GEMM_THREADS ? impl_->max_threads : 1; }
 
 namespace {
@@ -414,40 +413,20 @@ int GemmThreads(const GemmU8Scratch::Impl& scratch, int chunks, int m, int n, in
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch.max_threads, chunks, by_work})));
 }
 
-#if EB_GEMM_THREADS
-// One gemmlowp task per thread: a contiguous range of row chunks with its own int32 block.
-template <typename ChunkFn>
-struct ChunkTask : gemmlowp::Task {
-  const ChunkFn* fn = nullptr;
-  int first = 0, last = 0;
-  int32_t* acc = nullptr;
-  void Run() override { (*fn)(first, last, acc); }
-};
-#endif
-
 // Runs run_chunks(first, last, block) over [0, chunks) row chunks: on `threads` threads, each with
 // a contiguous range and its own int32 block of acc_size in acc, or all on the calling thread.
 template <typename ChunkFn>
 void RunChunks(GemmU8Scratch::Impl* scratch, int threads, int chunks, int32_t* acc, size_t acc_size,
                const ChunkFn& run_chunks) {
-#if EB_GEMM_THREADS
-  if (threads > 1) {
-    std::vector<ChunkTask<ChunkFn>> tasks(threads);
-    for (int t = 0; t < threads; ++t) {
-      tasks[t].fn = &run_chunks;
-      tasks[t].first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
-      tasks[t].last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
-      tasks[t].acc = acc + acc_size * t;
-    }
-    scratch->pool.Execute(threads, tasks.data());
+  if (threads <= 1) {
+    run_chunks(0, chunks, acc);
     return;
   }
-#else
-  (void)scratch;
-  (void)threads;
-  (void)acc_size;
-#endif
-  run_chunks(0, chunks, acc);
+  scratch->pool.Run(threads, [&](int t) {
+    const int first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
+    const int last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
+    run_chunks(first, last, acc + acc_size * t);
+  });
 }
 
 #if EB_RELAXED
@@ -583,14 +562,6 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
   allocator->Decommit();
 }
 
-#if EB_GEMM_THREADS
-struct RangeTask : gemmlowp::Task {
-  const std::function<void(int, int, int)>* fn = nullptr;
-  int thread = 0, begin = 0, end = 0;
-  void Run() override { (*fn)(thread, begin, end); }
-};
-#endif
-
 // Offsets, from gemmlowp's sums of each slice (Sx = sum_d x(i, d), Sw = sum_d w(j, d)):
 //   sum_d (x + xo)(w + wo) = acc + wo * Sx + xo * Sw + k * xo * wo
 //                          = acc + A_i + xo_i * Sw_j     with A_i = wo * (Sx_i + k * xo_i).
@@ -688,26 +659,16 @@ bool SameAsReference(int m, int n, int k, int pattern, uint32_t* seed) {
 void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t min_work_per_thread,
                        const std::function<void(int thread, int begin, int end)>& fn) {
   if (items <= 0) return;
-#if EB_GEMM_THREADS
   const int64_t by_work = g_split_any_work || min_work_per_thread <= 0 ? items : work / min_work_per_thread;
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch->max_threads(), items, by_work})));
-  if (threads > 1) {
-    std::vector<RangeTask> tasks(threads);
-    for (int t = 0; t < threads; ++t) {
-      tasks[t].fn = &fn;
-      tasks[t].thread = t;
-      tasks[t].begin = static_cast<int>(static_cast<int64_t>(items) * t / threads);
-      tasks[t].end = static_cast<int>(static_cast<int64_t>(items) * (t + 1) / threads);
-    }
-    scratch->impl()->pool.Execute(threads, tasks.data());
+  if (threads <= 1) {
+    fn(0, 0, items);
     return;
   }
-#else
-  (void)scratch;
-  (void)work;
-  (void)min_work_per_thread;
-#endif
-  fn(0, 0, items);
+  scratch->impl()->pool.Run(threads, [&](int t) {
+    fn(t, static_cast<int>(static_cast<int64_t>(items) * t / threads),
+       static_cast<int>(static_cast<int64_t>(items) * (t + 1) / threads));
+  });
 }
 
 void GemmU8SplitAnyWorkForTest(bool on) { g_split_any_work = on; }

@@ -23,6 +23,8 @@
 
 namespace edgebert {
 
+class ThreadPool;
+
 // Name of the kernel GemmU8* runs now (for benchmarks and logs).
 const char* GemmU8KernelName();
 
@@ -83,6 +85,8 @@ class GemmU8Scratch {
   // build (EDGEBERT_THREADS=0, the single-threaded wasm build) the GEMM always uses one.
   void set_max_threads(int n);
   int max_threads() const;
+  // The threads of the GEMMs and of GemmU8ParallelFor (mark a forward pass with ScopedPoolBusy).
+  ThreadPool* pool();
   struct Impl;
   Impl* impl() { return impl_.get(); }
 
