@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <random>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <gemmlowp/public/gemmlowp.h>
@@ -168,6 +169,14 @@ TEST(GemmU8, PackIntoAndColumnsReadBack) {
       into->DequantizeColumn(d, -128, ones.data(), col.data());
       for (int r = 0; r < n; ++r)
         ASSERT_EQ(col[r], static_cast<float>(int{p.w[static_cast<size_t>(r) * k + d]} - 128)) << r << ", " << d;
+      // A range of rows only (what each thread reads for the outlier products): those rows, the
+      // same values, nothing else written; ranges starting and ending inside a kernel-width run.
+      for (const auto& range : {std::pair<int, int>{0, n}, {1, n}, {n / 3, n - n / 4}, {n - 1, n}, {n / 2, n / 2}}) {
+        std::vector<float> part(n, -1000.f);
+        into->DequantizeColumnRows(d, range.first, range.second, -128, ones.data(), part.data());
+        for (int r = 0; r < n; ++r)
+          ASSERT_EQ(part[r], r >= range.first && r < range.second ? col[r] : -1000.f) << r << ", " << d;
+      }
     }
   }
 }

@@ -49,8 +49,10 @@ constexpr int kThreadPool = 1;
 int g_threads = 1;
 #endif
 
+bool g_threads_measured = false;  // eb_set_threads_measured
+
 void AddModel(int handle, LoadedModel m) {
-  m.engine->SetMaxThreads(g_threads);
+  m.engine->SetMaxThreads(g_threads, g_threads_measured);
   g_models[handle] = std::move(m);
 }
 
@@ -282,9 +284,11 @@ EMSCRIPTEN_KEEPALIVE void eb_model_free(int handle) {
   std::free(bytes);
 }
 
-// Threads the int8 GEMMs use, for every model loaded now and later: OutOfRange above the pool
-// (4), Unsupported above 1 in the single-threaded build.
-EMSCRIPTEN_KEEPALIVE int eb_set_threads(int n) {
+// Threads an encoder pass uses, for every model loaded now and later: OutOfRange above the pool
+// (4), Unsupported above 1 in the single-threaded build. eb_set_threads_measured: up to n, each
+// model measuring per size of pass whether n threads beat one (pipeline/thread_choice.h); what
+// threads: 'auto' runs.
+static int SetThreads(int n, bool measured) {
   if (n < 1) return Fail(edgebert::InvalidArgument("threads must be at least 1, got " + std::to_string(n)));
   if (n > 1 && !EDGEBERT_THREADS) {
     return Fail(edgebert::Unsupported("this is the single-threaded build (edgebert.wasm): it runs 1 thread; "
@@ -295,9 +299,13 @@ EMSCRIPTEN_KEEPALIVE int eb_set_threads(int n) {
                                      std::to_string(kThreadPool)));
   }
   g_threads = n;
-  for (auto& [handle, m] : g_models) m.engine->SetMaxThreads(n);
+  g_threads_measured = measured;
+  for (auto& [handle, m] : g_models) m.engine->SetMaxThreads(n, measured);
   return Ok();
 }
+
+EMSCRIPTEN_KEEPALIVE int eb_set_threads(int n) { return SetThreads(n, false); }
+EMSCRIPTEN_KEEPALIVE int eb_set_threads_measured(int n) { return SetThreads(n, true); }
 
 // Called by worker/wasm_loader.mjs once the relaxed-SIMD kernel is wired and probed: turns it on
 // for models loaded from now on, after checking it against the scalar reference (gemm_u8.h).
@@ -316,6 +324,7 @@ EMSCRIPTEN_KEEPALIVE int eb_build_info(char** out_json) {
                                       {"simd", Json::Bool(true)},
                                       {"threaded_build", Json::Bool(threaded)},
                                       {"threads", Json::Number(g_threads)},
+                                      {"threads_measured", Json::Bool(g_threads_measured)},
                                       {"relaxed_simd", Json::Bool(edgebert::GemmU8RelaxedKernel())},
                                       {"gemm_kernel", Json::String(edgebert::GemmU8KernelName())}}),
                     out_json);

@@ -195,9 +195,18 @@ export class Engine {
     const engine = new Engine(mod, build);
     if (build.pthreads) {
       // Always set: the engine's own default counts the pool, not the cores we may use.
+      // 'auto': each encoder pass runs 1 thread or build.count, whichever this engine measured
+      // faster for passes of its size (src/pipeline/thread_choice.h): never the slower of the two
+      // for long, even when the machine is busy.
+      const measured = build.requested === 'auto' && build.count > 1 && engine.has('eb_set_threads_measured');
       if (engine.has('eb_set_threads')) {
-        const rc = engine._call('eb_set_threads', null, 'set the thread count', build.count);
+        const fn = measured ? 'eb_set_threads_measured' : 'eb_set_threads';
+        const rc = engine._call(fn, null, 'set the thread count', build.count);
         if (rc !== 0) throw errorFromStatus(rc, engine.lastError(), `cannot use ${build.count} threads`);
+        if (measured) {
+          build.measured = true;
+          build.reason += `; each encoder pass runs 1 or ${build.count} threads, whichever measured faster for passes of its size`;
+        }
       } else {
         build.reason += '; edgebert-threads.wasm has no eb_set_threads yet, so the engine chooses the count itself';
       }

@@ -169,6 +169,8 @@ export interface BuildInfo {
   threads: number | null;
   threadsRequested: 'auto' | number;
   threadsReason: string;
+  /** threads: 'auto' on the pthreads build: each pass runs 1 thread or `threads`, whichever measured faster for its size. */
+  threads_measured?: boolean;
   /** Logical cores seen where the engine runs (the thread count never exceeds it); null when unknown. */
   cores: number | null;
   simd: boolean;

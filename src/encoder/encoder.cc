@@ -105,6 +105,26 @@ constexpr int kInt8OutliersPerRow = 4;
 // 0.99629 with 6 (Spearman of pairwise similarities 0.99959 / 0.99955).
 constexpr float kInt8OutlierRatio = 6.f;
 
+// Work below which a piece of the layer outside the GEMMs stays on the calling thread. In a pass the
+// pool's workers are polling (util/thread_pool.h), so a hand-off costs a few microseconds, but the
+// first one of a pass may have to wake a sleeping worker (tens of microseconds): each thread gets at
+// least ~0.05 ms of work.
+constexpr int64_t kMinAttentionMacsPerThread = int64_t{1} << 20;  // fp32 multiply-adds of QK^T and AV
+constexpr int64_t kMinElementsPerThread = int64_t{1} << 14;       // GELU / LayerNorm / quantized values
+// GELU runs in blocks of this many values, so that its SIMD/scalar split (a scalar tail at the end
+// of each call) falls where one call over everything puts it: the same bits with any thread count.
+constexpr size_t kActivationBlock = 4096;
+
+// The thread pool of the run's GEMM scratch (made here when no Linear has run yet), for the parts
+// of the layer outside the GEMMs.
+GemmU8Scratch* Pool(RunState* rs) {
+  if (!rs->qscratch.gemm) rs->qscratch.gemm = std::make_shared<GemmU8Scratch>();
+  rs->qscratch.gemm->set_max_threads(rs->qscratch.max_threads);
+  return rs->qscratch.gemm.get();
+}
+
+int PoolThreads(RunState* rs) { return std::max(1, Pool(rs)->max_threads()); }
+
 // One Linear in the requested precision; heads without int8 weights run in fp32.
 //
 // int8: BERT activations have a few outlier features per token (max|x| reaches 20-40x the row's
@@ -112,62 +132,91 @@ constexpr float kInt8OutlierRatio = 6.f;
 // kInt8OutliersPerRow largest-magnitude values of each row are taken out before quantization and their
 // products added back in fp32 against the dequantized int8 weight columns (a per-row version of
 // LLM.int8()'s mixed decomposition): ~kInt8OutliersPerRow * n extra MACs per row, about 1% of the GEMM.
-void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, RunState* rs) {
-  if (p != Precision::kInt8 || !l.q.prepared) {
-    LinearF32(x, m, l, y);
-    return;
-  }
-  const int t = std::min(kInt8OutliersPerRow, l.k);
-  if (t == 0) {
-    QLinear(x, m, l.q, y, &rs->qscratch);
-    return;
-  }
-  const int k = l.k, n = l.n;
-  // (m, t) each row's outlier columns, quantized as 0 by QLinearExcluding (no copy of x).
+//
+// In two steps, so that q, k and v quantize their common input once: QuantizeInt8Input finds each
+// row's outliers and quantizes the rest (rows split across threads), LinearFromQuantized multiplies
+// and adds the outliers' products back (output columns split across threads).
+
+// Outliers per row of an int8 Linear's input of depth k.
+int OutliersPerRow(int k) { return std::min(kInt8OutliersPerRow, k); }
+
+void QuantizeInt8Input(const float* x, int m, int k, RunState* rs) {
+  const int t = OutliersPerRow(k);
+  // (m, t) each row's outlier columns, quantized as 0 (no copy of x).
   int32_t* excluded = Grow(&rs->qscratch.excluded, static_cast<size_t>(m) * t);
   // (m * t) outliers as (column << 32 | row), sorted below so each weight column is read once.
   int64_t* pairs = rs->outlier_pairs.Grow(static_cast<size_t>(m) * t);
-  for (int r = 0; r < m; ++r) {
-    const float* xr = x + static_cast<size_t>(r) * k;
-    // The t largest |x| (ties keep the lower column), SIMD-filtered.
-    int bi[kInt8OutliersPerRow];
-    float absmax;
-    const double squares = SumOfSquares(xr, k, &absmax);
-    const float limit = kInt8OutlierRatio * static_cast<float>(std::sqrt(squares / k));
-    int count = 0;
-    if (!std::isfinite(squares)) {
-      count = TopAbs(xr, k, t, bi);  // keep them all: inf/NaN must reach y through the fp32 products
-    } else if (absmax > limit) {
-      count = TopAbs(xr, k, t, bi);
-      while (count > 0 && !(std::fabs(xr[bi[count - 1]]) > limit)) --count;
+  float* rows = rs->quantize_row.Grow(static_cast<size_t>(PoolThreads(rs)) * k);  // (k) per thread
+  QLinearReserve(m, k, &rs->qscratch);
+  GemmU8ParallelFor(Pool(rs), m, int64_t{m} * k, kMinElementsPerThread, [&](int thread, int begin, int end) {
+    for (int r = begin; r < end; ++r) {
+      const float* xr = x + static_cast<size_t>(r) * k;
+      // The t largest |x| (ties keep the lower column), SIMD-filtered.
+      int bi[kInt8OutliersPerRow];
+      float absmax;
+      const double squares = SumOfSquares(xr, k, &absmax);
+      const float limit = kInt8OutlierRatio * static_cast<float>(std::sqrt(squares / k));
+      int count = 0;
+      if (!std::isfinite(squares)) {
+        count = TopAbs(xr, k, t, bi);  // keep them all: inf/NaN must reach y through the fp32 products
+      } else if (absmax > limit) {
+        count = TopAbs(xr, k, t, bi);
+        while (count > 0 && !(std::fabs(xr[bi[count - 1]]) > limit)) --count;
+      }
+      for (int j = 0; j < count; ++j) {
+        excluded[static_cast<size_t>(r) * t + j] = bi[j];
+        pairs[static_cast<size_t>(r) * t + j] = (static_cast<int64_t>(bi[j]) << 32) | r;
+      }
+      for (int j = count; j < t; ++j) {  // no further outliers in this row
+        excluded[static_cast<size_t>(r) * t + j] = -1;
+        pairs[static_cast<size_t>(r) * t + j] = -1;
+      }
     }
-    for (int j = 0; j < count; ++j) {
-      excluded[static_cast<size_t>(r) * t + j] = bi[j];
-      pairs[static_cast<size_t>(r) * t + j] = (static_cast<int64_t>(bi[j]) << 32) | r;
-    }
-    for (int j = count; j < t; ++j) {  // no further outliers in this row
-      excluded[static_cast<size_t>(r) * t + j] = -1;
-      pairs[static_cast<size_t>(r) * t + j] = -1;
-    }
-  }
-  QLinearExcluding(x, m, excluded, t, l.q, y, &rs->qscratch);
+    QLinearQuantizeRows(x, begin, end, k, excluded, t, rows + static_cast<size_t>(thread) * k, &rs->qscratch);
+  });
+  std::sort(pairs, pairs + static_cast<size_t>(m) * t);
+}
+
+// y = x W^T + b for the x that QuantizeInt8Input quantized last (depth l.k).
+void LinearFromQuantized(const Linear& l, const float* x, int m, float* y, RunState* rs) {
+  QLinearQuantized(m, l.q, y, &rs->qscratch);
   // y[r] += x[r][col] * dequant(W[:, col]) for each outlier. Tokens share their outlier features
-  // (the same few dimensions), so grouping by column reads each strided weight column once.
-  const size_t np = static_cast<size_t>(m) * t;
-  std::sort(pairs, pairs + np);
-  float* wcol = rs->outlier_col.Grow(static_cast<size_t>(n));  // (n) one dequantized weight column
-  int current = -1;
-  for (size_t p = 0; p < np; ++p) {
-    if (pairs[p] < 0) continue;
-    const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
-    if (col != current) {
-      QLinearDequantizedColumn(l.q, col, wcol);  // from the packed weights (l.q.weight may be gone)
-      current = col;
-    }
-    const float xv = x[static_cast<size_t>(r) * k + col];
-    float* yr = y + static_cast<size_t>(r) * n;
-    for (int c = 0; c < n; ++c) yr[c] += xv * wcol[c];
+  // (the same few dimensions), so grouping by column reads each strided weight column once. Each
+  // thread takes a range of output columns: every y value gets the same sums in the same order.
+  const int k = l.k, n = l.n;
+  const size_t np = static_cast<size_t>(m) * OutliersPerRow(k);
+  const int64_t* pairs = rs->outlier_pairs.data();
+  const size_t first = static_cast<size_t>(std::lower_bound(pairs, pairs + np, int64_t{0}) - pairs);  // skip the -1s
+  if (first == np) return;
+  const int threads = PoolThreads(rs);
+  float* wcols = rs->outlier_col.Grow(static_cast<size_t>(threads) * n);  // (n) a dequantized column per thread
+  GemmU8ParallelFor(Pool(rs), n, static_cast<int64_t>(np - first) * n, kMinElementsPerThread,
+                    [&](int thread, int begin, int end) {
+                      float* wcol = wcols + static_cast<size_t>(thread) * n;
+                      int current = -1;
+                      for (size_t p = first; p < np; ++p) {
+                        const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
+                        if (col != current) {
+                          // From the packed weights (l.q.weight may be gone).
+                          QLinearDequantizedColumnRows(l.q, col, begin, end, wcol);
+                          current = col;
+                        }
+                        const float xv = x[static_cast<size_t>(r) * k + col];
+                        float* yr = y + static_cast<size_t>(r) * n;
+                        for (int c = begin; c < end; ++c) yr[c] += xv * wcol[c];
+                      }
+                    });
+}
+
+bool RunsInt8(const Linear& l, Precision p) { return p == Precision::kInt8 && l.q.prepared; }
+
+void RunLinear(const Linear& l, const float* x, int m, float* y, Precision p, RunState* rs) {
+  if (!RunsInt8(l, p)) {
+    LinearF32(x, m, l, y);
+    return;
   }
+  QuantizeInt8Input(x, m, l.k, rs);
+  LinearFromQuantized(l, x, m, y, rs);
 }
 
 // x (rows, dim) += y
@@ -209,24 +258,6 @@ __attribute__((noinline)) void AttentionHead(const float* q, const float* k, con
   }
 }
 
-// Work below which a piece of the layer outside the GEMMs stays on the calling thread: waking a
-// worker costs tens of microseconds, so each thread needs ~0.2 ms of its own.
-constexpr int64_t kMinAttentionMacsPerThread = int64_t{1} << 20;  // fp32 multiply-adds of QK^T and AV
-constexpr int64_t kMinElementsPerThread = int64_t{1} << 16;       // GELU / LayerNorm values
-// GELU runs in blocks of this many values, so that its SIMD/scalar split (a scalar tail at the end
-// of each call) falls where one call over everything puts it: the same bits with any thread count.
-constexpr size_t kActivationBlock = 4096;
-
-// The thread pool of the run's GEMM scratch (made here when no Linear has run yet), for the parts
-// of the layer outside the GEMMs.
-GemmU8Scratch* Pool(RunState* rs) {
-  if (!rs->qscratch.gemm) rs->qscratch.gemm = std::make_shared<GemmU8Scratch>();
-  rs->qscratch.gemm->set_max_threads(rs->qscratch.max_threads);
-  return rs->qscratch.gemm.get();
-}
-
-int PoolThreads(RunState* rs) { return std::max(1, Pool(rs)->max_threads()); }
-
 // Multi-head self-attention over the batch: B sequences x heads, split across threads by
 // (sequence, head); thread t uses its own slice of kt and scores.
 void Attention(const float* q, const float* k, const float* v, const int32_t* mask, int B, int T, int H, int heads,
@@ -244,9 +275,13 @@ void Attention(const float* q, const float* k, const float* v, const int32_t* ma
   });
 }
 
-void LayerNormRowsThreaded(float* x, int rows, int dim, const LayerNormWeights& ln, float eps, RunState* rs) {
+// Add & norm: x = LayerNorm(x + y) row by row (y null: LayerNorm(x)), rows split across threads.
+void AddLayerNormRowsThreaded(float* x, const float* y, int rows, int dim, const LayerNormWeights& ln, float eps,
+                              RunState* rs) {
   GemmU8ParallelFor(Pool(rs), rows, int64_t{rows} * dim, kMinElementsPerThread, [&](int, int begin, int end) {
-    LayerNormRows(x + static_cast<size_t>(begin) * dim, end - begin, dim, ln, eps);
+    const size_t from = static_cast<size_t>(begin) * dim, count = static_cast<size_t>(end - begin) * dim;
+    if (y) AddInPlace(x + from, y + from, count);  // x + y == y + x bit for bit: no copy back needed
+    LayerNormRows(x + from, end - begin, dim, ln, eps);
   });
 }
 
@@ -385,35 +420,41 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   float* ffn = rs->ffn.Grow(static_cast<size_t>(M) * I);  // (M, I)
   const int d = H / c.num_heads;
   const size_t threads = static_cast<size_t>(PoolThreads(rs));
-  const ScopedPoolBusy busy(Pool(rs)->pool());  // workers poll between the pass's pieces, then sleep
+  // Workers poll between the pass's parallel loops, then sleep (a one-thread pass leaves them asleep).
+  const ScopedPoolBusy busy(threads > 1 ? Pool(rs)->pool() : nullptr);
   float* scores = rs->scores.Grow(threads * std::min(T, kQueryBlock) * T);  // (block, T) per thread
   float* kt = rs->kt.Grow(threads * d * T);  // (d, T) one head's keys, transposed, per thread
 
   // Embeddings: x = LayerNorm(word[id] + position[t] (+ token_type[tt])), dropout is identity.
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t) {
-      const size_t m = static_cast<size_t>(b) * T + t;
+  GemmU8ParallelFor(Pool(rs), M, static_cast<int64_t>(MH), kMinElementsPerThread, [&](int, int begin, int end) {
+    for (int m = begin; m < end; ++m) {
       const int tt = c.family == ModelFamily::kBert && in.token_type_ids ? in.token_type_ids[m] : 0;
-      EmbedToken(model, precision, in.input_ids[m], t, tt, x + m * H);
+      EmbedToken(model, precision, in.input_ids[m], m % T, tt, x + static_cast<size_t>(m) * H);
     }
-  LayerNormRowsThreaded(x, M, H, w.embed_ln, c.layer_norm_eps, rs);
+    LayerNormRows(x + static_cast<size_t>(begin) * H, end - begin, H, w.embed_ln, c.layer_norm_eps);
+  });
 
   for (const EncoderLayerWeights& L : w.layers) {
     // Self-attention: q, k, v = x W^T + b, each (M, H), split into heads of H / heads.
-    RunLinear(L.q, x, M, q, precision, rs);
-    RunLinear(L.k, x, M, k, precision, rs);
-    RunLinear(L.v, x, M, v, precision, rs);
+    if (RunsInt8(L.q, precision) && RunsInt8(L.k, precision) && RunsInt8(L.v, precision)) {
+      QuantizeInt8Input(x, M, H, rs);  // once for the three: the same input, the same bits
+      LinearFromQuantized(L.q, x, M, q, rs);
+      LinearFromQuantized(L.k, x, M, k, rs);
+      LinearFromQuantized(L.v, x, M, v, rs);
+    } else {
+      RunLinear(L.q, x, M, q, precision, rs);
+      RunLinear(L.k, x, M, k, precision, rs);
+      RunLinear(L.v, x, M, v, precision, rs);
+    }
     Attention(q, k, v, in.attention_mask, B, T, H, c.num_heads, kt, scores, ctx, rs);
     RunLinear(L.o, ctx, M, tmp, precision, rs);  // (M, H)
     // Add & norm: x = LayerNorm(attn + x).
-    AddInPlace(x, tmp, MH);  // x + tmp == tmp + x bit for bit: no copy back needed
-    LayerNormRowsThreaded(x, M, H, L.attn_ln, c.layer_norm_eps, rs);
+    AddLayerNormRowsThreaded(x, tmp, M, H, L.attn_ln, c.layer_norm_eps, rs);
     // FFN: x = LayerNorm(W2 act(W1 x + b1) + b2 + x).
     RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
     ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);
     RunLinear(L.ffn_out, ffn, M, tmp, precision, rs);  // (M, H)
-    AddInPlace(x, tmp, MH);  // x + tmp == tmp + x bit for bit: no copy back needed
-    LayerNormRowsThreaded(x, M, H, L.ffn_ln, c.layer_norm_eps, rs);
+    AddLayerNormRowsThreaded(x, tmp, M, H, L.ffn_ln, c.layer_norm_eps, rs);
   }
 
   *out = EncoderOutput();

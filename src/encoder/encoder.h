@@ -63,6 +63,8 @@ class ScratchBuffer {
     }
     return data_.get();
   }
+  // What the last Grow returned (its contents as written since).
+  T* data() { return data_.get(); }
 
  private:
   std::unique_ptr<T[]> data_;
@@ -85,7 +87,8 @@ struct RunState {
   ScratchBuffer<float> start, end;  // (B*T) QA
   ScratchBuffer<int32_t> rows;  // (P) MLM positions
   ScratchBuffer<int64_t> outlier_pairs;  // (rows * outliers) (column << 32 | row)
-  ScratchBuffer<float> outlier_col;      // (n) a dequantized weight column
+  ScratchBuffer<float> outlier_col;      // (threads, n) a dequantized weight column per thread
+  ScratchBuffer<float> quantize_row;     // (threads, k) a row with its outliers zeroed, per thread
   QLinearScratch qscratch;
 };
 

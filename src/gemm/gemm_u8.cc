@@ -315,10 +315,15 @@ size_t PackedWeightsU8::PackedBytes(int n, int k) {
 }
 
 void PackedWeightsU8::DequantizeColumn(int col, int32_t offset, const float* scale, float* out) const {
+  DequantizeColumnRows(col, 0, impl_->n, offset, scale, out);
+}
+
+void PackedWeightsU8::DequantizeColumnRows(int col, int begin, int end, int32_t offset, const float* scale,
+                                           float* out) const {
   const Impl& w = *impl_;
-  assert(col >= 0 && col < w.k);
+  assert(col >= 0 && col < w.k && begin >= 0 && end <= w.n);
   if (w.relaxed) {
-    for (int r = 0; r < w.n; ++r) {
+    for (int r = begin; r < end; ++r) {
       const int32_t v = static_cast<uint8_t>(w.data[RelaxedOffset(r, col, w.params.l2_depth)] ^ 0x80);
       out[r] = scale[r] * static_cast<float>(v + offset);
     }
@@ -330,10 +335,12 @@ void PackedWeightsU8::DequantizeColumn(int col, int32_t offset, const float* sca
   size_t in_run[kKernelWidth];
   for (int i = 0; i < kKernelWidth; ++i) in_run[i] = RowOffset(i, col, run_depth);
   const size_t run_stride = static_cast<size_t>(kKernelWidth) * run_depth;
-  for (int r0 = 0; r0 < w.n; r0 += kKernelWidth, base += run_stride) {
-    const int rows = std::min(kKernelWidth, w.n - r0);
-    for (int i = 0; i < rows; ++i) {
-      out[r0 + i] = scale[r0 + i] * static_cast<float>(static_cast<int32_t>(base[in_run[i]]) + offset);
+  const int first_run = begin / kKernelWidth;
+  base += run_stride * first_run;
+  for (int r0 = first_run * kKernelWidth; r0 < end; r0 += kKernelWidth, base += run_stride) {
+    const int from = std::max(begin, r0), to = std::min(end, r0 + kKernelWidth);
+    for (int r = from; r < to; ++r) {
+      out[r] = scale[r] * static_cast<float>(static_cast<int32_t>(base[in_run[r - r0]]) + offset);
     }
   }
 }
@@ -413,8 +420,8 @@ int GemmThreads(const GemmU8Scratch::Impl& scratch, int chunks, int m, int n, in
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch.max_threads, chunks, by_work})));
 }
 
-// Runs run_chunks(first, last, block) over [0, chunks) row chunks: on `threads` threads, each with
-// a contiguous range and its own int32 block of acc_size in acc, or all on the calling thread.
+// Runs run_chunks(first, last, block) over [0, chunks) row chunks: on up to `threads` threads, each
+// with its own int32 block of acc_size in acc, or all on the calling thread.
 template <typename ChunkFn>
 void RunChunks(GemmU8Scratch::Impl* scratch, int threads, int chunks, int32_t* acc, size_t acc_size,
                const ChunkFn& run_chunks) {
@@ -422,10 +429,9 @@ void RunChunks(GemmU8Scratch::Impl* scratch, int threads, int chunks, int32_t* a
     run_chunks(0, chunks, acc);
     return;
   }
-  scratch->pool.Run(threads, [&](int t) {
-    const int first = static_cast<int>(static_cast<int64_t>(chunks) * t / threads);
-    const int last = static_cast<int>(static_cast<int64_t>(chunks) * (t + 1) / threads);
-    run_chunks(first, last, acc + acc_size * t);
+  // One chunk a grain: a thread that arrives late (or never) leaves its chunks to the others.
+  scratch->pool.ParallelFor(threads, chunks, 1, [&](int participant, int first, int last) {
+    run_chunks(first, last, acc + acc_size * participant);
   });
 }
 
@@ -665,10 +671,10 @@ void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t 
     fn(0, 0, items);
     return;
   }
-  scratch->impl()->pool.Run(threads, [&](int t) {
-    fn(t, static_cast<int>(static_cast<int64_t>(items) * t / threads),
-       static_cast<int>(static_cast<int64_t>(items) * (t + 1) / threads));
-  });
+  // A few grains per thread, so that a late thread's share goes to the others.
+  constexpr int kGrainsPerThread = 4;
+  const int grain = std::max(1, items / (threads * kGrainsPerThread));
+  scratch->impl()->pool.ParallelFor(threads, items, grain, fn);
 }
 
 void GemmU8SplitAnyWorkForTest(bool on) { g_split_any_work = on; }

@@ -63,6 +63,8 @@ class PackedWeightsU8 {
   // out[r] = scale[r] * float(w(r, col) + offset) for r in [0, n): one column read back from the
   // packed layout (the values Pack was given, exactly).
   void DequantizeColumn(int col, int32_t offset, const float* scale, float* out) const;
+  // The same for r in [begin, end) only (out[r] for those r; the rest of out untouched).
+  void DequantizeColumnRows(int col, int begin, int end, int32_t offset, const float* scale, float* out) const;
   // out[d] = scale * float(w(row, d) + offset) for d in [0, k): one row read back.
   void DequantizeRow(int row, int32_t offset, float scale, float* out) const;
 
@@ -94,12 +96,13 @@ class GemmU8Scratch {
   std::unique_ptr<Impl> impl_;
 };
 
-// Runs fn(thread, begin, end) over [0, items) split into contiguous ranges, one per thread, on the
-// scratch's thread pool (the calling thread runs one range itself) and returns when all are done.
-// The threads used: at most scratch->max_threads(), at most `items`, and only as many as have
-// min_work_per_thread of `work` (the caller's estimate of the whole job, in any unit it also uses
-// for min_work_per_thread), so that small jobs stay on the calling thread. thread < threads is the
-// range's index, for per-thread scratch. The split never changes what fn computes per item.
+// Runs fn(thread, begin, end) over [0, items) in contiguous ranges on the scratch's thread pool
+// (the calling thread takes ranges too) and returns when all are done. The threads used: at most
+// scratch->max_threads(), at most `items`, and only as many as have min_work_per_thread of `work`
+// (the caller's estimate of the whole job, in any unit it also uses for min_work_per_thread), so
+// that small jobs stay on the calling thread. `thread` (< the threads used) is distinct among the
+// ranges running at the same time, for per-thread scratch; which ranges a thread gets is up to
+// timing (util/thread_pool.h), so fn's result must not depend on it.
 void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t min_work_per_thread,
                        const std::function<void(int thread, int begin, int end)>& fn);
 

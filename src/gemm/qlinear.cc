@@ -86,6 +86,12 @@ void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out) {
   packed->DequantizeColumn(col, -kWeightShift, w.scale, out);
 }
 
+void QLinearDequantizedColumnRows(const QLinearWeights& w, int col, int begin, int end, float* out) {
+  const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
+  assert(packed && "QLinearDequantizedColumnRows: call PrepareQLinear first");
+  packed->DequantizeColumnRows(col, begin, end, -kWeightShift, w.scale, out);
+}
+
 void QLinearDequantizedRow(const QLinearWeights& w, int row, float* out) {
   const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
   assert(packed && "QLinearDequantizedRow: call PrepareQLinear first");
@@ -99,37 +105,52 @@ void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearSc
 void QLinearExcluding(const float* x, int m, const int32_t* excluded, int per_row, const QLinearWeights& w,
                       float* y, QLinearScratch* scratch) {
   if (m <= 0) return;
-  const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
-  assert(packed && "QLinear: call PrepareQLinear first");
-  if (!packed) {
+  if (!w.prepared) {
+    assert(false && "QLinear: call PrepareQLinear first");
     QLinearReference(x, m, w, y);
     return;
   }
-  const int k = w.k;
+  QLinearReserve(m, w.k, scratch);
+  if (per_row > 0 && scratch->row.size() < static_cast<size_t>(w.k)) scratch->row.resize(w.k);
+  QLinearQuantizeRows(x, 0, m, w.k, excluded, per_row, scratch->row.data(), scratch);
+  QLinearQuantized(m, w, y, scratch);
+}
+
+void QLinearReserve(int m, int k, QLinearScratch* scratch) {
   scratch->x_q.resize(static_cast<size_t>(m) * k);
   scratch->x_scale.resize(m);
   scratch->x_zero.resize(m);
   scratch->x_offset.resize(m);
-  if (per_row > 0 && scratch->row.size() < static_cast<size_t>(k)) scratch->row.resize(k);
-  for (int i = 0; i < m; ++i) {
+}
+
+void QLinearQuantizeRows(const float* x, int begin, int end, int k, const int32_t* excluded, int per_row, float* row,
+                         QLinearScratch* scratch) {
+  for (int i = begin; i < end; ++i) {
     const float* xi = x + static_cast<size_t>(i) * k;
     if (per_row > 0) {
       // One row at a time with its excluded entries set to 0: no (m, k) copy of x.
-      std::copy_n(xi, k, scratch->row.data());
+      std::copy_n(xi, k, row);
       for (int j = 0; j < per_row; ++j) {
         const int32_t c = excluded[static_cast<size_t>(i) * per_row + j];
         if (c >= 0) {
           assert(c < k);
-          scratch->row[c] = 0.f;
+          row[c] = 0.f;
         }
       }
-      xi = scratch->row.data();
+      xi = row;
     }
     // Bitwise the same as QuantizeRowU8 (what QLinearReference uses), vectorized in wasm.
     QuantizeRowU8Fast(xi, k, scratch->x_q.data() + static_cast<size_t>(i) * k, &scratch->x_scale[i],
                       &scratch->x_zero[i]);
     scratch->x_offset[i] = -scratch->x_zero[i];
   }
+}
+
+void QLinearQuantized(int m, const QLinearWeights& w, float* y, QLinearScratch* scratch) {
+  if (m <= 0) return;
+  const auto* packed = static_cast<const PackedWeightsU8*>(w.prepared.get());
+  assert(packed && "QLinear: call PrepareQLinear first");
+  assert(scratch->x_q.size() >= static_cast<size_t>(m) * w.k && "QLinearQuantized: rows quantized at another depth");
   if (!scratch->gemm) scratch->gemm = std::make_shared<GemmU8Scratch>();
   scratch->gemm->set_max_threads(scratch->max_threads);
   GemmU8Dequantize(scratch->x_q.data(), scratch->x_offset.data(), scratch->x_scale.data(), m,

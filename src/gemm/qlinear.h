@@ -60,6 +60,8 @@ Status PrepareQLinearInPlace(QLinearWeights* w, uint8_t* room, size_t room_bytes
 // out[r] = scale[r] * W[r][col] for r in [0, n): one dequantized weight column, read from the
 // packed layout (exactly the int8 values given). Precondition: PrepareQLinear* succeeded.
 void QLinearDequantizedColumn(const QLinearWeights& w, int col, float* out);
+// The same for rows [begin, end) of the column only: out[r] for those r.
+void QLinearDequantizedColumnRows(const QLinearWeights& w, int col, int begin, int end, float* out);
 
 // out[d] = scale[row] * W[row][d] for d in [0, k): one dequantized weight row (e.g. an embedding row
 // of a tied MLM decoder packed in place), read from the packed layout.
@@ -89,6 +91,16 @@ void QLinear(const float* x, int m, const QLinearWeights& w, float* y, QLinearSc
 // without the (m, k) copy (one row at a time). per_row 0: QLinear.
 void QLinearExcluding(const float* x, int m, const int32_t* excluded, int per_row, const QLinearWeights& w,
                       float* y, QLinearScratch* scratch);
+
+// QLinearExcluding in three steps, for callers that quantize the rows on several threads or share one
+// quantized input between Linears of the same k (q, k and v): QLinearReserve sizes the scratch for m
+// rows of k; QLinearQuantizeRows quantizes rows [begin, end) (exclusions as QLinearExcluding; `row`:
+// k floats of the calling thread's own, unused when per_row is 0); QLinearQuantized multiplies the m
+// rows quantized last by w (w.k must be the k they were quantized at). Bit for bit QLinearExcluding.
+void QLinearReserve(int m, int k, QLinearScratch* scratch);
+void QLinearQuantizeRows(const float* x, int begin, int end, int k, const int32_t* excluded, int per_row, float* row,
+                         QLinearScratch* scratch);
+void QLinearQuantized(int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
 
 // The scalar reference for QLinear: same quantization, plain loops. Tests compare against it.
 void QLinearReference(const float* x, int m, const QLinearWeights& w, float* y);

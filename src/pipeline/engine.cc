@@ -2,6 +2,7 @@
 #include "pipeline/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -527,7 +528,14 @@ Status Engine::ForwardBatch(const std::vector<BatchJob>& jobs, size_t begin, siz
   work_.windows += B;
   work_.forwarded_tokens += n;
   EncoderOutput out;
+  const int64_t pass_tokens = static_cast<int64_t>(n);
+  const int threads = threads_.Choose(pass_tokens);
+  state_.qscratch.max_threads = threads;
+  work_.threads = threads;
+  const auto started = std::chrono::steady_clock::now();
   EB_RETURN_IF_ERROR(EncoderForward(*model_, in, precision_, &state_, &out));
+  threads_.Record(pass_tokens, threads,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   const size_t H = static_cast<size_t>(out.hidden);
   for (size_t b = 0; b < B; ++b) {
     const BatchJob& job = jobs[begin + b];

@@ -26,6 +26,7 @@
 #include "heads/decode.h"
 #include "heads/question_answering.h"
 #include "model/model.h"
+#include "pipeline/thread_choice.h"
 #include "tokenizer/tokenizer.h"
 #include "util/json.h"
 #include "util/status.h"
@@ -71,6 +72,7 @@ struct EngineWork {
   size_t windows = 0;           // sequences through the encoder (windows of every request)
   size_t passes = 0;            // encoder calls (a batch of sequences is one)
   size_t forwarded_tokens = 0;  // tokens through the encoder, over all passes, padding included
+  int threads = 1;              // threads of the last pass
   QuestionAnsweringWork qa;     // question answering's span search and answer merging
   size_t result_values = 0;     // JSON values in the result (its size)
 };
@@ -109,9 +111,12 @@ class Engine {
   //  "hidden_size", "num_layers", "vocab_size", "quantization"}
   Json Info() const;
 
-  // Threads the int8 GEMMs may use (the caller's included). Builds without thread support
-  // (EDGEBERT_THREADS=0) always use one; the caller validates n >= 1.
-  void SetMaxThreads(int n) { state_.qscratch.max_threads = n; }
+  // Threads an encoder pass may use (the caller's included). Builds without thread support
+  // (EDGEBERT_THREADS=0) always use one; the caller validates n >= 1. measured: each pass runs with
+  // one thread or n, whichever this engine measured faster for passes of its size (ThreadChoice);
+  // otherwise always n.
+  void SetMaxThreads(int n, bool measured = false) { threads_.Reset(n, measured); }
+  const ThreadChoice& threads() const { return threads_; }
 
   const EngineWork& last_work() const { return work_; }
   const Model& model() const { return *model_; }
@@ -153,6 +158,7 @@ class Engine {
   size_t config_max_length_ = 0;  // tokenizer_config.json model_max_length; 0 = none
   DecoderOptions decoder_;        // fill-mask's decoding (DecoderFromFiles)
   RunState state_;
+  ThreadChoice threads_;
   EngineWork work_;
   std::vector<int32_t> batch_ids_, batch_mask_, batch_types_, batch_positions_;  // (sequences, longest)
 };
