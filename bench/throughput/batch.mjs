@@ -6,7 +6,7 @@
 //
 //   node bench/throughput/batch.mjs [--rounds 5] [--before DIR] [--sizes 1,4,8,16,32,64] [--model X.ebm] [--only a|b]
 //
-// (a) 256 sentences (8-20 words, made up below from a word list) through sentence-embeddings with
+// (a) 256 sentences (8-20 words, made up by sentences.mjs from a word list) through sentence-embeddings with
 //     models/search-minilm-l3: one call per sentence against one call with the array, plus the
 //     array at each batch size of --sizes; with the engine in a worker, then inline (no messages).
 // (b) feature-extraction without pooling at 128 tokens, before and after: (b1) this build inline,
@@ -18,6 +18,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { sentences } from './sentences.mjs';
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
 const flag = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
@@ -26,21 +28,6 @@ const BEFORE = flag('--before', '/work/main');
 const SIZES = flag('--sizes', '1,4,8,16,32,64').split(',').map(Number);
 const MODEL = resolve(flag('--model', resolve(ROOT, 'models/search-minilm-l3/model.ebm')));
 const ONLY = flag('--only', 'ab');  // 'a', 'b' or both
-
-// Sentences of 8-20 words from a fixed word list and a seeded generator (no dataset text).
-const WORDS = ('morning river garden quietly station window paper yellow bridge market teacher bicycle ' +
-  'winter coffee mountain letter kitchen music evening harbor lantern forest student village ' +
-  'painted walked opened found carried watched noticed remembered').split(' ');
-const GLUE = 'the a of to in on with near after before and but while because'.split(' ');
-function sentences(n, seed = 7) {
-  let s = seed;
-  const next = () => { s = (s * 1103515245 + 12345) % 2147483648; return s; };
-  return Array.from({ length: n }, () => {
-    const k = 8 + (next() % 13);
-    const w = Array.from({ length: k }, (_, i) => (i % 3 === 1 ? GLUE : WORDS)[next() % (i % 3 === 1 ? GLUE.length : WORDS.length)]);
-    return `${w.join(' ')}.`.replace(/^./, (c) => c.toUpperCase());
-  });
-}
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 async function time(fn) {
