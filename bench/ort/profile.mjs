@@ -6,18 +6,19 @@
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval 200 bench/ort/profile.mjs build/prof 128 8
 //   node bench/ort/cpuprofile_top.mjs /tmp/prof/*.cpuprofile
 //
-// Arguments: build directory (holding wasm/edgebert.*), sequence length, runs. Prints each run's ms.
+// Arguments: build directory (holding wasm/edgebert.*), sequence length, runs, and optionally a
+// model.ebm (default: the DistilBERT-base bench model). Prints each run's ms.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const [dir = 'build/wasm', seqArg = '128', runsArg = '5'] = process.argv.slice(2);
+const [dir = 'build/wasm', seqArg = '128', runsArg = '5', modelArg] = process.argv.slice(2);
 const seq = Number(seqArg), runs = Number(runsArg);
 const root = here('../../');
 const { default: factory } = await import(`${root}${dir}/wasm/edgebert.mjs`);
 const { instantiateEdgebert } = await import(here('../../worker/wasm_loader.mjs'));
 const M = await instantiateEdgebert({ factory, wasm: `${root}${dir}/wasm/edgebert.wasm` });
-const packed = await readFile(here('../models/distilbert-base/model.ebm'));
+const packed = await readFile(modelArg || here('../models/distilbert-base/model.ebm'));
 const buf = M._eb_enc_buffer_alloc(packed.length);
 M.HEAPU8.set(packed, buf);
 const slot = M._eb_malloc(8);

@@ -49,9 +49,9 @@ try {
         // Rotate the order each round: no configuration always runs first.
         for (let j = 0; j < pipes.length; j++) {
           const i = (j + r) % pipes.length;
-          // gemmlowp's pool threads spin for about a millisecond after their last task before they
-          // sleep: let the previous runtime's threads go quiet, so that each call has the cores a
-          // page with one runtime would give it.
+          // The pool's workers poll for up to 0.2 ms after a pass before they sleep
+          // (src/util/thread_pool.h): let the previous runtime's threads go quiet, so that each
+          // call has the cores a page with one runtime would give it.
           await new Promise((resolve) => setTimeout(resolve, 10));
           const s = performance.now();
           await pipes[i](text);
