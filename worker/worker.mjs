@@ -14,6 +14,7 @@ if (!isNode && typeof self === 'object' && typeof self.postMessage === 'function
   serve({
     postMessage: (msg, transfer) => self.postMessage(msg, transfer),
     onMessage: (cb) => listeners.push(cb),
+    taskPerMessage: true,
   }, createService());
 } else if (isNode) {
   const { parentPort, isMainThread } = await import('node:worker_threads');
@@ -22,6 +23,7 @@ if (!isNode && typeof self === 'object' && typeof self.postMessage === 'function
     serve({
       postMessage: (msg, transfer) => parentPort.postMessage(msg, transfer),
       onMessage: (cb) => parentPort.on('message', cb),
+      taskPerMessage: true,
     }, createService());
   }
 }

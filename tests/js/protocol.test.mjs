@@ -66,6 +66,74 @@ test('a cancelled queued request is dropped by the server with Cancelled; a runn
   assert.deepEqual(ran, ['A', 'C'], 'B must never run');
 });
 
+// Two ports that deliver each message in a task of its own (setImmediate), as a Worker's do.
+function taskPorts() {
+  const ends = [{ listener: null }, { listener: null }];
+  const port = (me, peer) => ({
+    taskPerMessage: true,
+    sent: [],
+    postMessage(msg) {
+      this.sent.push(msg);
+      setImmediate(() => { if (peer.listener) peer.listener(msg); });
+    },
+    onMessage(cb) { me.listener = cb; },
+  });
+  return [port(ends[0], ends[1]), port(ends[1], ends[0])];
+}
+
+test('only a request sent with an AbortSignal is announced with started; results are the same either way', async () => {
+  for (const [a, b] of [createInlinePorts(), taskPorts()]) {
+    const sent = [];
+    const post = b.postMessage.bind(b);
+    b.postMessage = (msg, transfer) => { sent.push(msg.type); post(msg, transfer); };
+    serve(b, { async run(msg) { return { result: msg.n * 2 }; } });
+    const client = new Client(a);
+    assert.equal(await client.request('run', { n: 1 }), 2);
+    assert.deepEqual(sent, ['result']);
+    sent.length = 0;
+    assert.equal(await client.request('run', { n: 2 }, { signal: new AbortController().signal }), 4);
+    assert.deepEqual(sent, ['started', 'result']);
+  }
+});
+
+test('a task-per-message port: an idle lane starts a request without a signal in the task that delivered it; a request with one still yields first', async () => {
+  const [a, b] = taskPorts();
+  // Whether the handler started inside the delivering task (synchronously in the port's listener).
+  let delivering = false;
+  const onMessage = b.onMessage.bind(b);
+  b.onMessage = (cb) => onMessage((msg) => { delivering = true; try { cb(msg); } finally { delivering = false; } });
+  const ran = [];
+  serve(b, { async run(msg) { ran.push([msg.n, delivering]); return { result: msg.n }; } });
+  const client = new Client(a);
+  assert.equal(await client.request('run', { n: 1 }), 1);
+  // With a signal the server yields before the job, so a cancel sent right behind it drops it.
+  const ac = new AbortController();
+  const p2 = client.request('run', { n: 2 }, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(p2, (e) => e.code === 'Cancelled' && /before it started/.test(e.message));
+  assert.equal(await client.request('run', { n: 3 }, { signal: new AbortController().signal }), 3);
+  assert.deepEqual(ran, [[1, true], [3, false]], 'request 2 must never run; 3 starts after a yield');
+});
+
+test('a task-per-message port: a request queued behind a running one is still cancelled before it starts', async () => {
+  const [a, b] = taskPorts();
+  const ran = [];
+  serve(b, {
+    async run(msg) { ran.push(msg.n); await sleep(msg.ms || 0); return { result: msg.n }; },
+  });
+  const client = new Client(a);
+  const ac = new AbortController();
+  const pa = client.request('run', { n: 'A', ms: 40 });
+  const pb = client.request('run', { n: 'B' }, { signal: ac.signal });
+  const pc = client.request('run', { n: 'C' });
+  await sleep(10);
+  ac.abort();
+  await assert.rejects(pb, (e) => e.code === 'Cancelled' && /before it started/.test(e.message));
+  assert.equal(await pa, 'A');
+  assert.equal(await pc, 'C');
+  assert.deepEqual(ran, ['A', 'C'], 'B must never run');
+});
+
 test('a download (cooperative handler) sees the abort of the running request', async () => {
   const client = harness({
     async load(msg, ctx) {
