@@ -119,3 +119,18 @@ test('the wrapping sinusoidal config is refused before anything is allocated', (
   assert.equal(mod._eb_version() > 0, true, 'the module still answers');
   for (const p of [handle, files, stPtr, cfg]) mod._eb_free(p);
 });
+
+test('Engine._text reads engine strings as the glue does: ASCII, non-ASCII, long and empty ones', async () => {
+  const { Engine } = await import('../../worker/engine.mjs');
+  const engine = new Engine(mod);
+  for (const s of ['', '[[{"label":"POSITIVE","score":0.9987654685974121}]]', 'naïve café 東京 🙂', 'x'.repeat(1023), 'y'.repeat(1024),
+    'z'.repeat(5000), `${'a'.repeat(1500)}é`]) {
+    const ptr = cString(s);
+    try {
+      assert.equal(engine._text(ptr), s);
+      assert.equal(engine._text(ptr), mod.UTF8ToString(ptr));
+    } finally {
+      mod._eb_free(ptr);
+    }
+  }
+});
