@@ -161,6 +161,57 @@ TEST(EngineBatch, TextClassificationRandomTexts) {
   }
 }
 
+// label_scores (eb_run_classify): the responses as label ids and float scores, equal to the JSON
+// responses (names by id from Info()'s "labels", scores the same floats), and the same errors.
+TEST(EngineBatch, TextClassificationLabelScoresEqualTheJson) {
+  for (bool int8 : {false, true}) {
+    Engine* e = Load("tc_single3", int8);
+    ASSERT_TRUE(e);
+    const Json info = e->Info();
+    const Json* names = info.Find("labels");
+    ASSERT_TRUE(names && names->is_object());
+    for (const Json::Object& options : std::vector<Json::Object>{
+             {}, {{"top_k", Json()}}, {{"top_k", Num(2)}, {"function_to_apply", Str("sigmoid")}},
+             {{"top_k", Json()}, {"function_to_apply", Str("none")}, {"truncation", Bool(true)}}}) {
+      auto requests = TextRequests(RandomTexts(21, 13, 0, 200), options);
+      for (int bs : {1, 4, 8}) {
+        BatchOptions o;
+        o.batch_size = bs;
+        auto json = e->RunBatch("text-classification", requests, o);
+        o.label_scores = true;
+        auto numbers = e->RunBatch("text-classification", requests, o);
+        ASSERT_EQ(json.ok(), numbers.ok()) << json.status().ToString() << " / " << numbers.status().ToString();
+        if (!json.ok()) {
+          EXPECT_EQ(numbers.status().ToString(), json.status().ToString());
+          continue;
+        }
+        ASSERT_EQ(numbers->labels.size(), requests.size());
+        for (size_t i = 0; i < requests.size(); ++i) {
+          EXPECT_TRUE(numbers->results[i].is_null());
+          const Json::Array& want = json->results[i].as_array();
+          const std::vector<LabelScore>& got = numbers->labels[i];
+          ASSERT_EQ(got.size(), want.size()) << "input " << i;
+          for (size_t k = 0; k < got.size(); ++k) {
+            const Json* name = names->Find(std::to_string(got[k].label_id));
+            ASSERT_TRUE(name) << "label id " << got[k].label_id;
+            EXPECT_EQ(name->as_string(), want[k].Find("label")->as_string()) << "input " << i << " rank " << k;
+            EXPECT_EQ(got[k].label, want[k].Find("label")->as_string());
+            EXPECT_EQ(static_cast<double>(got[k].score), want[k].Find("score")->as_double()) << "input " << i << " rank " << k;
+          }
+        }
+      }
+    }
+    // The same errors, naming the input.
+    auto texts = RandomTexts(22, 3, 1, 5);
+    texts[1] = RandomTexts(23, 1, 300, 300)[0];
+    BatchOptions o;
+    o.label_scores = true;
+    auto r = e->RunBatch("text-classification", TextRequests(texts, {}), o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message().rfind("input 1: the input is ", 0), 0u) << r.status().message();
+  }
+}
+
 TEST(EngineBatch, TokenClassificationRandomAndWindowedTexts) {
   for (bool int8 : {false, true}) {
     Engine* e = Load("ner_cased", int8);

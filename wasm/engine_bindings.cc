@@ -276,6 +276,50 @@ EMSCRIPTEN_KEEPALIVE int eb_run_batch(int handle, const char* task, const char* 
   return Ok();
 }
 
+// text-classification without a JSON response (the JSON path's number formatting and parsing are
+// a measurable part of a short call): requests_json, batch_size and first_index as for eb_run_batch
+// (the same checks and errors). *out (eb_malloc'd, *out_words 32-bit words) holds, per request in
+// input order, its label count n and then n x (int32 label id, float32 score), best first: the
+// labels and scores eb_run_batch writes as [{"label", "score"}, ...] (names: eb_model_info's
+// "labels"). On failure nothing is allocated and the outputs are null / 0.
+EMSCRIPTEN_KEEPALIVE int eb_run_classify(int handle, const char* requests_json, int batch_size, int first_index,
+                                         int32_t** out, size_t* out_words) {
+  if (!out || !out_words) return Fail(edgebert::InvalidArgument("eb_run_classify: the output pointers must not be null"));
+  *out = nullptr;
+  *out_words = 0;
+  Engine* e = FindEngine(handle);
+  if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
+  if (first_index < 0) {
+    return Fail(edgebert::InvalidArgument("eb_run_classify: first_index is " + std::to_string(first_index) +
+                                          "; it must be at least 0"));
+  }
+  auto req = edgebert::ParseJson(requests_json ? requests_json : "", "eb_run_classify requests");
+  if (!req.ok()) return Fail(req.status());
+  if (!req->is_array()) return Fail(edgebert::InvalidArgument("eb_run_classify: the requests must be a JSON array"));
+  edgebert::BatchOptions options;
+  options.batch_size = batch_size;
+  options.label_scores = true;
+  options.first_index = static_cast<size_t>(first_index);
+  auto result = e->RunBatch("text-classification", req->as_array(), options);
+  if (!result.ok()) return Fail(result.status());
+  size_t words = 0;
+  for (const auto& labels : result->labels) words += 1 + 2 * labels.size();
+  // Labels are at most the model's (int), requests at most what a heap holds: no wrap.
+  auto* p = static_cast<int32_t*>(std::malloc(std::max<size_t>(words, 1) * sizeof(int32_t)));
+  if (!p) return Fail(edgebert::Internal("out of memory writing the result"));
+  size_t at = 0;
+  for (const auto& labels : result->labels) {
+    p[at++] = static_cast<int32_t>(labels.size());
+    for (const edgebert::LabelScore& l : labels) {
+      p[at++] = l.label_id;
+      std::memcpy(&p[at++], &l.score, sizeof(float));
+    }
+  }
+  *out = p;
+  *out_words = words;
+  return Ok();
+}
+
 EMSCRIPTEN_KEEPALIVE void eb_model_free(int handle) {
   auto it = g_models.find(handle);
   if (it == g_models.end()) return;

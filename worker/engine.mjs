@@ -11,6 +11,9 @@
 //   eb_model_info(handle, char** out_json), eb_run(handle, task, request_json, char** out_json)
 //   eb_run_batch(handle, task, requests_json, batch_size, first_index, char** out_json,
 //                float** out_data, size_t* out_floats)   feature-extraction values as float32
+//   eb_run_classify(handle, requests_json, batch_size, first_index, int32** out, size_t* out_words)
+//                                                   text-classification as numbers: per request its
+//                                                   label count n, then n x (int32 id, float32 score)
 //   eb_model_free(handle), eb_build_info(char** out_json)
 
 import { instantiateEdgebert } from './wasm_loader.mjs';
@@ -406,6 +409,22 @@ export class Engine {
    */
   runBatch(handle, task, requests, batchSize) {
     this.require(['eb_run_batch'], `run ${task} in batches`);
+    return this._chunked(requests, (json, first, count) => this._runBatchCall(handle, task, json, batchSize, first, count));
+  }
+
+  /**
+   * text-classification through eb_run_classify: the same requests, checks, errors and batches as
+   * runBatch, but the labels and scores come back as numbers (no JSON to write and parse).
+   * @param {string[]} labels the model's label names by id (eb_model_info's "labels")
+   * @returns {{label: string, score: number}[][]} one list per request, best first, as runBatch's
+   */
+  classify(handle, requests, batchSize, labels) {
+    this.require(['eb_run_classify'], 'run text-classification');
+    return this._chunked(requests, (json, first, count) => this._classifyCall(handle, json, batchSize, first, count, labels));
+  }
+
+  /** Runs call(json, first, count) on chunks of the requests that stay inside the engine's JSON limits. */
+  _chunked(requests, call) {
     const results = [];
     let start = 0;
     while (start < requests.length) {
@@ -419,7 +438,7 @@ export class Engine {
         bytes += part.length + 1;
         end += 1;
       }
-      for (const r of this._runBatchCall(handle, task, `[${parts.join(',')}]`, batchSize, start, end - start)) results.push(r);
+      for (const r of call(`[${parts.join(',')}]`, start, end - start)) results.push(r);
       start = end;
     }
     return results;
@@ -459,6 +478,48 @@ export class Engine {
       this.free(out);
       this.free(reqPtr);
       this.free(taskPtr);
+    }
+  }
+
+  _classifyCall(handle, json, batchSize, first, count, labels) {
+    const what = `text-classification on model ${handle}`;
+    const reqPtr = this._string(json);
+    const out = this.malloc(8);  // int32* words, size_t count
+    let wordsPtr = 0;
+    try {
+      this.mod.HEAPU32.fill(0, out >> 2, (out >> 2) + 2);
+      const rc = this._call('eb_run_classify', handle, what, handle, reqPtr, batchSize, first, out, out + 4);
+      wordsPtr = this.mod.HEAPU32[out >> 2];
+      const words = this.mod.HEAPU32[(out >> 2) + 1];
+      if (rc !== 0) throw errorFromStatus(rc, this.lastError(), `${what} failed`);
+      if (!wordsPtr) throw new EdgebertError('Internal', `${what}: eb_run_classify returned Ok without a result`);
+      const i32 = this.mod.HEAP32;
+      const f32 = this.mod.HEAPF32;
+      const base = wordsPtr >> 2;
+      const results = [];
+      let at = 0;
+      for (let r = 0; r < count; r++) {
+        const n = at < words ? i32[base + at] : -1;
+        if (n < 0 || at + 1 + 2 * n > words) {
+          throw new EdgebertError('Internal', `${what}: eb_run_classify's ${words} words end inside request ${first + r}'s labels`);
+        }
+        at += 1;
+        const list = new Array(n);
+        for (let k = 0; k < n; k++, at += 2) {
+          const id = i32[base + at];
+          if (!(id >= 0 && id < labels.length)) {
+            throw new EdgebertError('Internal', `${what}: eb_run_classify returned label id ${id}; the model has ${labels.length} labels`);
+          }
+          list[k] = { label: labels[id], score: f32[base + at + 1] };
+        }
+        results.push(list);
+      }
+      if (at !== words) throw new EdgebertError('Internal', `${what}: eb_run_classify returned ${words} words for ${count} requests, ${at} read`);
+      return results;
+    } finally {
+      if (wordsPtr) this.free(wordsPtr);
+      this.free(out);
+      this.free(reqPtr);
     }
   }
 

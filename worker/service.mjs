@@ -322,6 +322,11 @@ export function createService(inlineOptions = {}) {
       const results = [];
       const transfer = [];
       withEngine(eng, (e) => {
+        if (msg.task === 'text-classification' && e.has('eb_run_classify') && labelNames(m)) {
+          // Labels and scores as numbers: the same results as eb_run_batch's JSON, without it.
+          for (const out of e.classify(m.handle, msg.requests, batchSize, m.labelNames)) results.push(out);
+          return;
+        }
         if (e.has('eb_run_batch')) {
           // One engine call for all the inputs: padded batches sorted by length; tensors as float32.
           for (const out of e.runBatch(m.handle, msg.task, msg.requests, batchSize)) {
@@ -422,6 +427,27 @@ function engineLoad(eng, files, isRepo, quantization, label, keepPacked = false)
     eng.freeModel(handle);
     throw err;
   }
+}
+
+/**
+ * The model's label names by id, from its info's "labels" ({"0": name, ...}, as config.json's
+ * id2label), kept on the model entry; null when the info has none in that form.
+ */
+function labelNames(m) {
+  if (m.labelNames === undefined) {
+    const byId = m.info && m.info.labels;
+    let names = null;
+    if (byId && typeof byId === 'object' && !Array.isArray(byId)) {
+      const n = Object.keys(byId).length;
+      names = [];
+      for (let i = 0; i < n; i++) {
+        if (typeof byId[i] !== 'string') { names = null; break; }
+        names.push(byId[i]);
+      }
+    }
+    m.labelNames = names;
+  }
+  return m.labelNames;
 }
 
 /** Embeddings cross the boundary as a Float32Array (transferred), not as a JSON number list. */

@@ -388,6 +388,8 @@ struct Engine::Pending {
   std::vector<Window> windows;
   std::function<Status(size_t window, const WindowOutput& out)> take;
   std::function<Result<Json>(TensorSink* sink)> finish;  // sink: null for "data" as JSON numbers
+  // text-classification: the response as numbers (BatchOptions::label_scores), instead of finish.
+  std::function<Result<std::vector<LabelScore>>()> labels;
   Status failed;  // the first take that failed: the request's error
 };
 
@@ -478,6 +480,14 @@ Result<BatchResult> Engine::RunBatch(std::string_view task, const std::vector<Js
   out.results.reserve(pending.size());
   for (size_t i = 0; i < pending.size(); ++i) {
     if (!pending[i].failed.ok()) return NameInput(pending[i].failed, options.first_index + i, name);
+    if (options.label_scores && pending[i].labels) {
+      Result<std::vector<LabelScore>> l = pending[i].labels();
+      if (!l.ok()) return NameInput(l.status(), options.first_index + i, name);
+      work_.result_values += 1 + 3 * l->size();  // as its JSON: a list of {label, score} objects
+      out.labels.push_back(std::move(l).value());
+      out.results.emplace_back();
+      continue;
+    }
     Result<Json> r = pending[i].finish(options.binary_tensors ? &sink : nullptr);
     if (!r.ok()) return NameInput(r.status(), options.first_index + i, name);
     work_.result_values += CountValues(*r);
@@ -708,6 +718,7 @@ Result<Engine::Pending> Engine::PrepareTextClassification(const Json& req) {
     st->logits.assign(o.logits, o.logits + o.logits_cols);
     return Status::Ok();
   };
+  p.labels = [st]() { return ClassifyText(st->logits, st->config, st->opt); };
   p.finish = [st](TensorSink*) -> Result<Json> {
     EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(st->logits, st->config, st->opt));
     Json::Array result;

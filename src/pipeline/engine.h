@@ -25,6 +25,7 @@
 #include "encoder/encoder.h"
 #include "heads/decode.h"
 #include "heads/question_answering.h"
+#include "heads/text_classification.h"
 #include "model/model.h"
 #include "pipeline/thread_choice.h"
 #include "tokenizer/tokenizer.h"
@@ -55,6 +56,9 @@ struct BatchOptions {
   // feature-extraction: each result's floats go to BatchResult::tensor_data and the response is
   // {"dims": [...], "data_offset": k} (k counts floats) instead of {"dims", "data": [numbers]}.
   bool binary_tensors = false;
+  // text-classification: each response goes to BatchResult::labels (label ids and scores, best
+  // first) and its JSON result is null, for callers that want numbers (eb_run_classify).
+  bool label_scores = false;
   // The caller's index of requests[0], for error messages ("input 7: ..."). Messages name the input
   // when there is more than one request or first_index > 0.
   size_t first_index = 0;
@@ -63,6 +67,7 @@ struct BatchOptions {
 struct BatchResult {
   std::vector<Json> results;       // one per request, in input order
   std::vector<float> tensor_data;  // binary_tensors: the feature-extraction floats, concatenated
+  std::vector<std::vector<LabelScore>> labels;  // label_scores: text-classification's, per request
 };
 
 // What the last Run or RunBatch did, in counts rather than time, so that tests can check that the

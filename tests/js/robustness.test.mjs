@@ -323,15 +323,16 @@ for (const [device, opts] of [['inline', fakeInline], ['worker_threads', fakeWor
 }
 
 test('real engine: after a trap the models are reloaded (a repository through the cache, int8 and fp32) and answer the same', { skip: !realBuilt && 'build/wasm not built' }, async (t) => {
-  // The real glue, with one change: eb_run and eb_run_batch trap on the text "__trap__" (as a bug would).
+  // The real glue, with one change: eb_run, eb_run_batch and eb_run_classify trap on the text
+  // "__trap__" (as a bug would).
   const { default: createEdgebertModule } = await import('../../build/wasm/wasm/edgebert.mjs');
   const trappingFactory = async (arg) => {
     const mod = await createEdgebertModule(arg);
-    for (const name of ['_eb_run', '_eb_run_batch']) {
+    for (const [name, reqArg] of [['_eb_run', 2], ['_eb_run_batch', 2], ['_eb_run_classify', 1]]) {
       let run = mod[name];
-      const trapping = (handle, task, req, ...rest) => {
-        if (mod.UTF8ToString(req).includes('"__trap__"')) throw new WebAssembly.RuntimeError('unreachable');
-        return run(handle, task, req, ...rest);
+      const trapping = (...args) => {
+        if (mod.UTF8ToString(args[reqArg]).includes('"__trap__"')) throw new WebAssembly.RuntimeError('unreachable');
+        return run(...args);
       };
       // The glue's export wrapper replaces itself on first call: keep ours in front of it.
       Object.defineProperty(mod, name, { get: () => trapping, set: (f) => { run = f; } });
