@@ -72,12 +72,24 @@ TEST(ThreadChoice, OneSlowPassMovesNothing) {
   ThreadChoice c;
   c.Reset(2, true);
   // The first one-thread trial runs while something else holds the machine (3x slower): the
-  // median of three ignores it, and the trials still find one thread faster.
+  // fastest of the window ignores it, and the trials still find one thread faster.
   int t = c.Choose(128);
   ASSERT_EQ(t, 1);
   c.Record(128, t, 0.060);
   const std::vector<int> got = Passes(&c, 128, 5 + 32, /*ms_one=*/20, /*ms_many=*/30);
   EXPECT_EQ(Count(got, 2, 5), 32 / ThreadChoice::kRecheckEvery);
+}
+
+TEST(ThreadChoice, ThreeSlowPassesInARowMoveNothing) {
+  ThreadChoice c;
+  c.Reset(2, true);
+  Passes(&c, 128, 6 + 8, /*ms_one=*/18, /*ms_many=*/11);
+  // Two threads hit three hiccups in a row (19 ms, slower than one thread): still the faster.
+  for (int i = 0; i < ThreadChoice::kWindow - 1; ++i) {
+    ASSERT_EQ(c.Choose(128), 2);
+    c.Record(128, 2, 0.019);
+  }
+  EXPECT_EQ(c.Choose(128), 2);
 }
 
 TEST(ThreadChoice, IgnoresNonsenseTimes) {

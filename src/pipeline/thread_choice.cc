@@ -32,17 +32,15 @@ void ThreadChoice::Record(int64_t tokens, int threads, double seconds) {
   if (!measured_ || tokens <= 0 || !(seconds >= 0)) return;
   Group& g = groups_[GroupOf(tokens)];
   Option& o = threads > 1 ? g.many : g.one;
-  o.last[o.samples % 3] = seconds / static_cast<double>(tokens);
+  o.last[o.samples % kWindow] = seconds / static_cast<double>(tokens);
   ++o.samples;
 }
 
 double ThreadChoice::Option::Estimate() const {
-  if (samples < 3) {
-    double sum = 0;
-    for (int i = 0; i < samples; ++i) sum += last[i];
-    return samples > 0 ? sum / samples : 0;
-  }
-  return std::max(std::min(last[0], last[1]), std::min(std::max(last[0], last[1]), last[2]));
+  const int n = samples < kWindow ? samples : kWindow;
+  double best = n > 0 ? last[0] : 0;
+  for (int i = 1; i < n; ++i) best = std::min(best, last[i]);
+  return best;
 }
 
 }  // namespace edgebert

@@ -6,10 +6,12 @@
 // are grouped by size (tokens, in powers of two); in each group the first passes alternate between
 // one thread and the maximum, kTrials each, and from then on the group runs the faster of the two,
 // running the other once every kRecheckEvery passes so that a change (the machine got busy, or
-// quiet) is noticed. Each option's speed is the median of its last three passes' seconds per token:
-// one pass slowed by something else (another engine running at the same moment, a GC pause) moves
-// nothing, two in a row do. The threads never change a result (the encoder gives the same bits with
-// any count), only its time.
+// quiet) is noticed. Each option's speed is the fastest of its last kWindow passes (seconds per
+// token): noise here only ever slows a pass (another engine at the same moment, a GC pause, a
+// worker descheduled: in Chromium on the 2-core test machine about one 2-thread pass in four at
+// 128 tokens took 1.5-2x the usual), so a few slow passes move nothing, while a lasting change (a
+// busy machine) shows in all of them. The threads never change a result (the encoder gives the same bits
+// with any count), only its time.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@ namespace edgebert {
 class ThreadChoice {
  public:
   static constexpr int kTrials = 3;
+  static constexpr int kWindow = 4;
   static constexpr int kRecheckEvery = 16;
   static constexpr int kGroups = 26;  // tokens up to 2^25
 
@@ -36,8 +39,8 @@ class ThreadChoice {
  private:
   struct Option {
     int samples = 0;
-    double last[3] = {0, 0, 0};  // seconds per token of the last three passes, oldest overwritten
-    double Estimate() const;     // their median (with fewer than three: the mean of those there are)
+    double last[kWindow] = {};  // seconds per token of the last kWindow passes, oldest overwritten
+    double Estimate() const;     // the smallest of those there are
   };
   struct Group {
     Option one, many;
