@@ -117,6 +117,26 @@ Engine* FindEngine(int handle) {
   return it == g_models.end() ? nullptr : it->second.engine.get();
 }
 
+// What eb_run_batch and eb_run_classify share: the model, the first index and the JSON array of
+// requests checked (errors name `fn`), then Engine::RunBatch with `options` (batch_size and
+// first_index set here).
+edgebert::Result<edgebert::BatchResult> RunBatchCall(const char* fn, int handle, const char* task,
+                                                     const char* requests_json, int batch_size, int first_index,
+                                                     edgebert::BatchOptions options) {
+  Engine* e = FindEngine(handle);
+  if (!e) return edgebert::InvalidArgument("no model with handle " + std::to_string(handle));
+  if (first_index < 0) {
+    return edgebert::InvalidArgument(std::string(fn) + ": first_index is " + std::to_string(first_index) +
+                                     "; it must be at least 0");
+  }
+  auto req = edgebert::ParseJson(requests_json ? requests_json : "", std::string(fn) + " requests");
+  if (!req.ok()) return req.status();
+  if (!req->is_array()) return edgebert::InvalidArgument(std::string(fn) + ": the requests must be a JSON array");
+  options.batch_size = batch_size;
+  options.first_index = static_cast<size_t>(first_index);
+  return e->RunBatch(task, req->as_array(), options);
+}
+
 }  // namespace
 
 extern "C" {
@@ -240,20 +260,9 @@ EMSCRIPTEN_KEEPALIVE int eb_run_batch(int handle, const char* task, const char* 
   *out_json = nullptr;
   *out_data = nullptr;
   *out_floats = 0;
-  Engine* e = FindEngine(handle);
-  if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
-  if (first_index < 0) {
-    return Fail(edgebert::InvalidArgument("eb_run_batch: first_index is " + std::to_string(first_index) +
-                                          "; it must be at least 0"));
-  }
-  auto req = edgebert::ParseJson(requests_json ? requests_json : "", "eb_run_batch requests");
-  if (!req.ok()) return Fail(req.status());
-  if (!req->is_array()) return Fail(edgebert::InvalidArgument("eb_run_batch: the requests must be a JSON array"));
   edgebert::BatchOptions options;
-  options.batch_size = batch_size;
   options.binary_tensors = true;
-  options.first_index = static_cast<size_t>(first_index);
-  auto result = e->RunBatch(task ? task : "", req->as_array(), options);
+  auto result = RunBatchCall("eb_run_batch", handle, task ? task : "", requests_json, batch_size, first_index, options);
   if (!result.ok()) return Fail(result.status());
   float* data = nullptr;
   const size_t floats = result->tensor_data.size();
@@ -287,20 +296,10 @@ EMSCRIPTEN_KEEPALIVE int eb_run_classify(int handle, const char* requests_json, 
   if (!out || !out_words) return Fail(edgebert::InvalidArgument("eb_run_classify: the output pointers must not be null"));
   *out = nullptr;
   *out_words = 0;
-  Engine* e = FindEngine(handle);
-  if (!e) return Fail(edgebert::InvalidArgument("no model with handle " + std::to_string(handle)));
-  if (first_index < 0) {
-    return Fail(edgebert::InvalidArgument("eb_run_classify: first_index is " + std::to_string(first_index) +
-                                          "; it must be at least 0"));
-  }
-  auto req = edgebert::ParseJson(requests_json ? requests_json : "", "eb_run_classify requests");
-  if (!req.ok()) return Fail(req.status());
-  if (!req->is_array()) return Fail(edgebert::InvalidArgument("eb_run_classify: the requests must be a JSON array"));
   edgebert::BatchOptions options;
-  options.batch_size = batch_size;
   options.label_scores = true;
-  options.first_index = static_cast<size_t>(first_index);
-  auto result = e->RunBatch("text-classification", req->as_array(), options);
+  auto result = RunBatchCall("eb_run_classify", handle, "text-classification", requests_json, batch_size, first_index,
+                             options);
   if (!result.ok()) return Fail(result.status());
   size_t words = 0;
   for (const auto& labels : result->labels) words += 1 + 2 * labels.size();

@@ -541,7 +541,6 @@ Status Engine::ForwardBatch(const std::vector<BatchJob>& jobs, size_t begin, siz
   const int64_t pass_tokens = static_cast<int64_t>(n);
   const int threads = threads_.Choose(pass_tokens);
   state_.qscratch.max_threads = threads;
-  work_.threads = threads;
   const auto started = std::chrono::steady_clock::now();
   EB_RETURN_IF_ERROR(EncoderForward(*model_, in, precision_, &state_, &out));
   threads_.Record(pass_tokens, threads,
@@ -719,8 +718,8 @@ Result<Engine::Pending> Engine::PrepareTextClassification(const Json& req) {
     return Status::Ok();
   };
   p.labels = [st]() { return ClassifyText(st->logits, st->config, st->opt); };
-  p.finish = [st](TensorSink*) -> Result<Json> {
-    EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, ClassifyText(st->logits, st->config, st->opt));
+  p.finish = [labels = p.labels](TensorSink*) -> Result<Json> {
+    EB_ASSIGN_OR_RETURN(std::vector<LabelScore> scores, labels());
     Json::Array result;
     for (const LabelScore& sc : scores) {
       result.push_back(Json::MakeObject({{"label", Str(sc.label)}, {"score", Num(sc.score)}}));

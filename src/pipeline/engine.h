@@ -77,7 +77,6 @@ struct EngineWork {
   size_t windows = 0;           // sequences through the encoder (windows of every request)
   size_t passes = 0;            // encoder calls (a batch of sequences is one)
   size_t forwarded_tokens = 0;  // tokens through the encoder, over all passes, padding included
-  int threads = 1;              // threads of the last pass
   QuestionAnsweringWork qa;     // question answering's span search and answer merging
   size_t result_values = 0;     // JSON values in the result (its size)
 };
