@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gemm/qlinear.h"
+#include "kernels/simd.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -39,11 +40,12 @@ void QuantizeRowU8Fast(const float* x, int k, uint8_t* q, float* scale, int32_t*
   const float inv = 1.f / s;
 
   const v128_t inv4 = wasm_f32x4_splat(inv);
-  const v128_t half = wasm_f32x4_splat(0.5f);
-  const v128_t sign_mask = wasm_i32x4_splat(static_cast<int32_t>(0x80000000u));
-  const v128_t one = wasm_f32x4_splat(1.f);
+  // Constants through simd::Keep: one local each, not rebuilt at every use in the loop.
+  const v128_t half = simd::Keep(wasm_f32x4_splat(0.5f));
+  const v128_t sign_mask = simd::Keep(wasm_i32x4_splat(static_cast<int32_t>(0x80000000u)));
+  const v128_t one = simd::Keep(wasm_f32x4_splat(1.f));
   const v128_t z4 = wasm_i32x4_splat(z);
-  const v128_t lo_q = wasm_i32x4_splat(0), hi_q = wasm_i32x4_splat(255);
+  const v128_t lo_q = wasm_i32x4_splat(0), hi_q = simd::Keep(wasm_i32x4_splat(255));
   // Rounds v half away from zero to int32, like std::lround: t = trunc(v) and v - t are exact.
   auto round_away = [&](v128_t v) {
     const v128_t t = wasm_f32x4_trunc(v);

@@ -17,39 +17,53 @@ constexpr float kP[6] = {1.1283790e+00f, 1.9625281e-01f, 5.3467948e-02f,
 constexpr float kQ[6] = {1.0f,           5.07255673e-01f, 1.16477974e-01f,
                          1.54447351e-02f, 1.21639553e-03f, 3.74804549e-05f};
 
-inline F4 Erf4(F4 x) {
-  x = simd::Min(simd::Max(x, simd::Splat(-4.f)), simd::Splat(4.f));
+// Erf4's and Gelu4's constants, made once per call (simd::Keep: see softmax.cc).
+struct ErfConstants {
+  F4 p[6], q[6];
+  const F4 four = simd::Keep(simd::Splat(4.f)), minus_four = simd::Keep(simd::Splat(-4.f)),
+           one = simd::Keep(simd::Splat(1.f)), minus_one = simd::Keep(simd::Splat(-1.f)),
+           half = simd::Keep(simd::Splat(0.5f)), rsqrt2 = simd::Keep(simd::Splat(0.70710678118654752f));
+  ErfConstants() {
+    for (int i = 0; i < 6; ++i) {
+      p[i] = simd::Keep(simd::Splat(kP[i]));
+      q[i] = simd::Keep(simd::Splat(kQ[i]));
+    }
+  }
+};
+
+inline F4 Erf4(F4 x, const ErfConstants& k) {
+  x = simd::Min(simd::Max(x, k.minus_four), k.four);
   const F4 z = x * x;
-  F4 p = simd::Splat(kP[5]), q = simd::Splat(kQ[5]);
+  F4 p = k.p[5], q = k.q[5];
   for (int i = 4; i >= 0; --i) {
-    p = p * z + simd::Splat(kP[i]);
-    q = q * z + simd::Splat(kQ[i]);
+    p = p * z + k.p[i];
+    q = q * z + k.q[i];
   }
   const F4 r = x * (p / q);
-  return simd::Min(simd::Max(r, simd::Splat(-1.f)), simd::Splat(1.f));
+  return simd::Min(simd::Max(r, k.minus_one), k.one);
 }
 
-inline F4 Gelu4(F4 x) {
-  return simd::Splat(0.5f) * x * (simd::Splat(1.f) + Erf4(x * simd::Splat(0.70710678118654752f)));
-}
+inline F4 Gelu4(F4 x, const ErfConstants& k) { return k.half * x * (k.one + Erf4(x * k.rsqrt2, k)); }
 
 }  // namespace
 
 void ErfFast(const float* x, size_t n, float* y) {
+  const ErfConstants k;
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) simd::Store(y + i, Erf4(simd::Load(x + i)));
+  for (; i + 4 <= n; i += 4) simd::Store(y + i, Erf4(simd::Load(x + i), k));
   if (i < n) {
     const int rest = static_cast<int>(n - i);
-    simd::StorePartial(y + i, Erf4(simd::LoadPartial(x + i, rest)), rest);
+    simd::StorePartial(y + i, Erf4(simd::LoadPartial(x + i, rest), k), rest);
   }
 }
 
 void GeluErf(float* x, size_t n) {
+  const ErfConstants k;
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) simd::Store(x + i, Gelu4(simd::Load(x + i)));
+  for (; i + 4 <= n; i += 4) simd::Store(x + i, Gelu4(simd::Load(x + i), k));
   if (i < n) {
     const int rest = static_cast<int>(n - i);
-    simd::StorePartial(x + i, Gelu4(simd::LoadPartial(x + i, rest)), rest);
+    simd::StorePartial(x + i, Gelu4(simd::LoadPartial(x + i, rest), k), rest);
   }
 }
 

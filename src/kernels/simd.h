@@ -8,6 +8,8 @@
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
 #elif defined(__SSE__)
 #include <xmmintrin.h>
 #endif
@@ -36,6 +38,19 @@ inline void StorePartial(float* p, F4 v, int n) {
   for (int i = 0; i < n; ++i) p[i] = v[i];
 }
 inline F4 Splat(float x) { return F4{x, x, x, x}; }
+// v, hidden from the optimizers. In wasm, LLVM and wasm-opt write a vector constant (v128.const) at
+// each use, also inside loops, and V8 builds each from immediates (several instructions); a constant
+// passed through Keep before a loop is read once from the stack into a local (a register or a stack
+// slot: one load at most per use). Natively it is v.
+template <typename V>
+inline V Keep(V v) {
+#if defined(__wasm_simd128__)
+  volatile V slot = v;
+  return slot;
+#else
+  return v;
+#endif
+}
 inline I4 SplatI(int32_t x) { return I4{x, x, x, x}; }
 inline I4 AsInt(F4 v) {
   I4 r;
@@ -100,6 +115,78 @@ inline bool AnyTrue(I4 mask) {
 #endif
 }
 inline F4 Abs(F4 v) { return AsFloat(AsInt(v) & SplatI(0x7fffffff)); }
+inline F4 ToFloat(I4 v) { return __builtin_convertvector(v, F4); }
+// Round half away from zero to int32 (|v| < 2^31): truncation of v + copysign(0.5, v).
+inline I4 RoundToInt(F4 v) {
+  const F4 half = AsFloat((AsInt(v) & SplatI(static_cast<int32_t>(0x80000000u))) | AsInt(Splat(0.5f)));
+  return __builtin_convertvector(v + half, I4);
+}
+
+// 8 int16 lanes, for the int16 dot products of attention (kernels/dot_i16.h).
+typedef int16_t I16x8 __attribute__((vector_size(16)));
+inline I16x8 LoadI16(const int16_t* p) {
+  I16x8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+// Sums of adjacent products: lane i = a[2i] b[2i] + a[2i+1] b[2i+1] in int32 (i32x4.dot_i16x8_s,
+// pmaddwd). Exact unless both pairs are -32768 * -32768, which the callers' bounds exclude.
+inline I4 MulAddPairs(I16x8 a, I16x8 b) {
+#if defined(__wasm_simd128__)
+  v128_t va, vb;
+  std::memcpy(&va, &a, sizeof va);
+  std::memcpy(&vb, &b, sizeof vb);
+  const v128_t r = wasm_i32x4_dot_i16x8(va, vb);
+  I4 out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+#elif defined(__SSE2__)
+  __m128i va, vb;
+  std::memcpy(&va, &a, sizeof va);
+  std::memcpy(&vb, &b, sizeof vb);
+  const __m128i r = _mm_madd_epi16(va, vb);
+  I4 out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+#else
+  I4 out;
+  for (int i = 0; i < 4; ++i) out[i] = int32_t{a[2 * i]} * b[2 * i] + int32_t{a[2 * i + 1]} * b[2 * i + 1];
+  return out;
+#endif
+}
+// [a0 a1 a2 a3 b0 b1 b2 b3] as int16, saturating (i16x8.narrow_i32x4_s, packssdw).
+inline I16x8 NarrowToI16(I4 a, I4 b) {
+#if defined(__wasm_simd128__)
+  v128_t va, vb;
+  std::memcpy(&va, &a, sizeof va);
+  std::memcpy(&vb, &b, sizeof vb);
+  const v128_t r = wasm_i16x8_narrow_i32x4(va, vb);
+#elif defined(__SSE2__)
+  __m128i va, vb;
+  std::memcpy(&va, &a, sizeof va);
+  std::memcpy(&vb, &b, sizeof vb);
+  const __m128i r = _mm_packs_epi32(va, vb);
+#else
+  I16x8 r;
+  for (int i = 0; i < 4; ++i) {
+    r[i] = static_cast<int16_t>(a[i] > 32767 ? 32767 : a[i] < -32768 ? -32768 : a[i]);
+    r[i + 4] = static_cast<int16_t>(b[i] > 32767 ? 32767 : b[i] < -32768 ? -32768 : b[i]);
+  }
+  return r;
+#endif
+#if defined(__wasm_simd128__) || defined(__SSE2__)
+  I16x8 out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+#endif
+}
+inline void StoreI16(int16_t* p, I16x8 v) { std::memcpy(p, &v, sizeof v); }
+// [sum of a's lanes, sum of b's, sum of c's, sum of d's] (int32 sums are exact in any order).
+inline I4 SumLanes4(I4 a, I4 b, I4 c, I4 d) {
+  const I4 ab = __builtin_shufflevector(a, b, 0, 4, 1, 5) + __builtin_shufflevector(a, b, 2, 6, 3, 7);
+  const I4 cd = __builtin_shufflevector(c, d, 0, 4, 1, 5) + __builtin_shufflevector(c, d, 2, 6, 3, 7);
+  return __builtin_shufflevector(ab, cd, 0, 1, 4, 5) + __builtin_shufflevector(ab, cd, 2, 3, 6, 7);
+}
 // Sum of the lanes in a fixed order: (l0 + l2) + (l1 + l3).
 inline float HorizontalSum(F4 v) { return (v[0] + v[2]) + (v[1] + v[3]); }
 inline float HorizontalMax(F4 v) {
