@@ -80,7 +80,9 @@ struct RunState {
   ScratchBuffer<float> tmp;     // (B*T, H) sublayer output before add & norm
   ScratchBuffer<float> ffn;     // (B*T, I)
   ScratchBuffer<float> scores;  // (32, T) attention scores of a block of query rows
-  ScratchBuffer<float> kt;      // (H / heads, T) one head's keys, transposed
+  ScratchBuffer<float> kt;      // (H / heads, T) one head's keys, transposed (fp32 path)
+  ScratchBuffer<int16_t> attn_i16;   // per thread: one head's q, k, v^T and a block of p in int16
+  ScratchBuffer<float> attn_scales;  // per thread: their scales
   ScratchBuffer<float> pooled;  // (B, H)
   ScratchBuffer<float> head_in; // (B or P, H)
   ScratchBuffer<float> logits;  // head outputs
@@ -109,5 +111,9 @@ void LayerNormRows(float* x, int rows, int dim, const LayerNormWeights& ln, floa
 void ApplyActivation(Activation act, float* x, size_t n);
 // y (m, n) = x (m, k) W^T + b, fp32.
 void LinearF32(const float* x, int m, const Linear& l, float* y);
+// Multi-head self-attention of B sequences of T tokens as EncoderForward runs it: q, k, v, ctx are
+// (B * T, H) rows, mask (B * T) or null; kInt8 runs the int16 products, kFp32 the fp32 ones.
+void SelfAttention(const float* q, const float* k, const float* v, const int32_t* mask, int B, int T, int H,
+                   int heads, Precision precision, RunState* rs, float* ctx);
 
 }  // namespace edgebert

@@ -1,6 +1,8 @@
 // softmax.h: exp and row softmax for attention, SIMD (kernels/simd.h) with scalar references.
 #pragma once
 
+#include <cstdint>
+
 namespace edgebert {
 
 // y[i] = exp(x[i]) for softmax arguments (x - max <= 0): relative error below 3e-7 (about 2.5 fp32
@@ -14,8 +16,14 @@ void ExpFast(const float* x, int n, float* y);
 // (masked keys set to -FLT_MAX) leaves every result bit for bit the same.
 void Softmax(float* x, int n);
 
+// Softmax quantized for DotI16: out[j] = round(p[j] * limit) with p as Softmax computes it (up to the
+// float rounding of p * limit), 0 for masked keys; x is left holding the exps. sum_j out[j] <= limit +
+// n / 2. 1 <= limit <= 32767.
+void SoftmaxToI16(float* x, int n, int limit, int16_t* out);
+
 // Scalar references: std::exp, sums in index order.
 void ExpReference(const float* x, int n, float* y);
 void SoftmaxReference(float* x, int n);
+void SoftmaxToI16Reference(float* x, int n, int limit, int16_t* out);
 
 }  // namespace edgebert

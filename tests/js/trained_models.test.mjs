@@ -14,12 +14,14 @@ const CASES = JSON.parse(readFileSync(new URL('tests/fixtures/trained/cases.json
 const EXPECTED = JSON.parse(readFileSync(new URL('tests/fixtures/trained/expected.json', ROOT), 'utf8')).models;
 const modelPath = (name) => new URL(`models/${name}/model.ebm`, ROOT).pathname;
 
-// int8 against fp32 (weights per row and activations per row quantized to 8 bits; both wasm
-// kernels give the same bits, so these numbers do not move between runs). Measured on these
-// inputs: class probabilities move by at most 0.0192 (an uncertain review, where the softmax is
-// steepest), QA span scores (a product of two softmaxes over ~60 tokens) by at most 4.7%
-// relative, and embeddings keep a cosine of at least 0.99943 to fp32. The bounds leave about 2x
-// room: a broken quantization (one wrong scale, a saturated kernel) moves them by far more.
+// int8 against fp32 (weights per row and activations per row quantized to 8 bits, attention in
+// int16; both wasm kernels give the same bits, so these numbers do not move between runs).
+// Measured on these inputs: class probabilities move by at most 0.0335 (an uncertain review, where
+// the softmax is steepest; 0.0161 with fp32 attention: on SST-2 dev the two give a mean of 0.0030 and
+// 0.0028 and a 99th percentile of 0.045 and 0.044, so the worst review is where rounding anywhere
+// tips it), QA span scores (a product of two softmaxes over ~60 tokens) by at most 6.3% relative,
+// and embeddings keep a cosine of at least 0.99945 to fp32. A broken quantization (one wrong scale,
+// a saturated kernel) moves them by far more.
 const PROB_TOL = 0.04;
 const QA_SCORE_REL_TOL = 0.10;
 const EMB_MIN_COS = 0.998;
@@ -90,22 +92,28 @@ else describe('shipped models', () => {
     after(() => qa?.dispose());
 
     test('each question gets its answer, at character offsets into the context, as in fp32', async () => {
-      let k = 0, worst = 0, exact = 0;
+      let k = 0, worst = 0, exact = 0, ties = 0;
       for (const block of CASES.qa) {
         for (const q of block.questions) {
-          const want = EXPECTED['qa-minilm-l6'][k++];
+          const best = EXPECTED['qa-minilm-l6'][k++];
           const got = await qa(q.question, block.context);
           const f1 = squadF1(got.answer, q.answer);
           exact += Number(f1 === 1);
           assert.ok(f1 >= QA_MIN_F1, `${q.question} -> ${JSON.stringify(got)}, a person says "${q.answer}"`);
           assert.equal(block.context.slice(got.start, got.end), got.answer);
-          assert.deepEqual([got.answer, got.start, got.end], [want.answer, want.start, want.end], q.question);
+          // fp32's span, or one that fp32 scores within 5% of it (near_ties: int8's scores move by up
+          // to QA_SCORE_REL_TOL, so it may rank such a span first); its score is then compared with
+          // fp32's score of the same span.
+          const want = [best, ...best.near_ties].find((s) => s.start === got.start && s.end === got.end);
+          assert.ok(want, `${q.question}: int8 ${JSON.stringify(got)}, fp32 ${JSON.stringify(best)}`);
+          assert.equal(got.answer, want.answer, q.question);
+          ties += Number(want !== best);
           const rel = Math.abs(got.score - want.score) / want.score;
           worst = Math.max(worst, rel);
           assert.ok(rel <= QA_SCORE_REL_TOL, `${q.question}: int8 score ${got.score}, fp32 ${want.score}`);
         }
       }
-      console.log(`# qa: ${exact} of ${k} answers exactly a person's (SQuAD normalisation), the rest partly; worst relative score difference ${worst.toFixed(4)}`);
+      console.log(`# qa: ${exact} of ${k} answers exactly a person's (SQuAD normalisation), the rest partly; ${ties} other than fp32's at a near tie; worst relative score difference ${worst.toFixed(4)}`);
     });
   });
 
