@@ -420,6 +420,17 @@ int GemmThreads(const GemmU8Scratch::Impl& scratch, int chunks, int m, int n, in
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({scratch.max_threads, chunks, by_work})));
 }
 
+// Row chunks for a product on `threads` threads: the weights' own chunk (the rows whose weights stay
+// in L1), cut smaller where that leaves a thread fewer than kChunksPerThread of them: a 384-wide
+// model's q, k, v and output projections are 5 chunks of ~84 rows, which two threads split 3:2.
+// `multiple`: the kernel's rows per call.
+constexpr int kChunksPerThread = 4;
+int ChunkRowsFor(int chunk_rows, int rows_total, int threads, int multiple) {
+  if (threads <= 1) return chunk_rows;
+  const int even = gemmlowp::CeilQuotient(gemmlowp::CeilQuotient(rows_total, threads * kChunksPerThread), multiple) * multiple;
+  return std::max(multiple, std::min(chunk_rows, even));
+}
+
 // Runs run_chunks(first, last, block) over [0, chunks) row chunks: on up to `threads` threads, each
 // with its own int32 block of acc_size in acc, or all on the calling thread.
 template <typename ChunkFn>
@@ -481,9 +492,9 @@ void RunGemmRelaxed(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, Gem
   int32_t* bias = Aligned64(&scratch->relaxed_bias, cols);
   PackActivationsRelaxed(x, m, w.k, depth, cols, px, sums);
   for (int c = 0; c < cols; ++c) bias[c] = 128 * sums[c];
-  const int chunk_rows = w.chunk_rows;
+  const int threads = GemmThreads(*scratch, gemmlowp::CeilQuotient(rows_total, 2), m, w.n, w.k);
+  const int chunk_rows = ChunkRowsFor(w.chunk_rows, rows_total, threads, 2);
   const int chunks = gemmlowp::CeilQuotient(rows_total, chunk_rows);
-  const int threads = GemmThreads(*scratch, chunks, m, w.n, w.k);
   const size_t acc_size = static_cast<size_t>(chunk_rows) * cols;  // per thread
   int32_t* acc = Aligned64(&scratch->acc, acc_size * threads);
   const int blocks = depth / kRelaxedDepth;
@@ -519,9 +530,9 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
   gemmlowp::Allocator* allocator = &scratch->allocator;
   gemmlowp::BlockParams p = w.params;
   p.l2_cols = p.l1_cols = gemmlowp::RoundUp<Format::kCols>(m);
-  const int chunk_rows = w.chunk_rows;
+  const int threads = GemmThreads(*scratch, gemmlowp::CeilQuotient(p.l2_rows, Format::kRows), m, w.n, w.k);
+  const int chunk_rows = ChunkRowsFor(w.chunk_rows, p.l2_rows, threads, Format::kRows);
   const int chunks = gemmlowp::CeilQuotient(p.l2_rows, chunk_rows);
-  const int threads = GemmThreads(*scratch, chunks, m, w.n, w.k);
   const size_t acc_size = static_cast<size_t>(chunk_rows) * p.l2_cols;  // per thread
 
   PackedRhs packed_x(gemmlowp::Side::Rhs, allocator, p);
