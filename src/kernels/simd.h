@@ -129,25 +129,21 @@ inline I16x8 LoadI16(const int16_t* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+// The bits of v as another 16-byte type (vector types of the two targets' intrinsics and ours).
+template <typename To, typename From>
+inline To BitCast(From v) {
+  static_assert(sizeof(To) == sizeof(From), "same size");
+  To r;
+  std::memcpy(&r, &v, sizeof r);
+  return r;
+}
 // Sums of adjacent products: lane i = a[2i] b[2i] + a[2i+1] b[2i+1] in int32 (i32x4.dot_i16x8_s,
 // pmaddwd). Exact unless both pairs are -32768 * -32768, which the callers' bounds exclude.
 inline I4 MulAddPairs(I16x8 a, I16x8 b) {
 #if defined(__wasm_simd128__)
-  v128_t va, vb;
-  std::memcpy(&va, &a, sizeof va);
-  std::memcpy(&vb, &b, sizeof vb);
-  const v128_t r = wasm_i32x4_dot_i16x8(va, vb);
-  I4 out;
-  std::memcpy(&out, &r, sizeof out);
-  return out;
+  return BitCast<I4>(wasm_i32x4_dot_i16x8(BitCast<v128_t>(a), BitCast<v128_t>(b)));
 #elif defined(__SSE2__)
-  __m128i va, vb;
-  std::memcpy(&va, &a, sizeof va);
-  std::memcpy(&vb, &b, sizeof vb);
-  const __m128i r = _mm_madd_epi16(va, vb);
-  I4 out;
-  std::memcpy(&out, &r, sizeof out);
-  return out;
+  return BitCast<I4>(_mm_madd_epi16(BitCast<__m128i>(a), BitCast<__m128i>(b)));
 #else
   I4 out;
   for (int i = 0; i < 4; ++i) out[i] = int32_t{a[2 * i]} * b[2 * i] + int32_t{a[2 * i + 1]} * b[2 * i + 1];
@@ -157,15 +153,9 @@ inline I4 MulAddPairs(I16x8 a, I16x8 b) {
 // [a0 a1 a2 a3 b0 b1 b2 b3] as int16, saturating (i16x8.narrow_i32x4_s, packssdw).
 inline I16x8 NarrowToI16(I4 a, I4 b) {
 #if defined(__wasm_simd128__)
-  v128_t va, vb;
-  std::memcpy(&va, &a, sizeof va);
-  std::memcpy(&vb, &b, sizeof vb);
-  const v128_t r = wasm_i16x8_narrow_i32x4(va, vb);
+  return BitCast<I16x8>(wasm_i16x8_narrow_i32x4(BitCast<v128_t>(a), BitCast<v128_t>(b)));
 #elif defined(__SSE2__)
-  __m128i va, vb;
-  std::memcpy(&va, &a, sizeof va);
-  std::memcpy(&vb, &b, sizeof vb);
-  const __m128i r = _mm_packs_epi32(va, vb);
+  return BitCast<I16x8>(_mm_packs_epi32(BitCast<__m128i>(a), BitCast<__m128i>(b)));
 #else
   I16x8 r;
   for (int i = 0; i < 4; ++i) {
@@ -173,11 +163,6 @@ inline I16x8 NarrowToI16(I4 a, I4 b) {
     r[i + 4] = static_cast<int16_t>(b[i] > 32767 ? 32767 : b[i] < -32768 ? -32768 : b[i]);
   }
   return r;
-#endif
-#if defined(__wasm_simd128__) || defined(__SSE2__)
-  I16x8 out;
-  std::memcpy(&out, &r, sizeof out);
-  return out;
 #endif
 }
 inline void StoreI16(int16_t* p, I16x8 v) { std::memcpy(p, &v, sizeof v); }
