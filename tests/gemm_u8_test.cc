@@ -8,6 +8,8 @@
 #include <random>
 #include <tuple>
 #include <utility>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include <gemmlowp/public/gemmlowp.h>
@@ -206,6 +208,47 @@ TEST(GemmU8, DequantizeAppliesScalesAndBiasInOrder) {
         const float want = (x_scale[i] * w_scale[j]) * static_cast<float>(acc[at]) + (b ? b[j] : 0.f);
         ASSERT_EQ(got[at], want) << "at (" << i << ", " << j << ")";
       }
+    }
+  }
+}
+
+// GemmU8DequantizeMany (q, k and v in one parallel loop) gives each output the bits GemmU8Dequantize
+// gives it alone, on one thread and on several with every product split (weights of different
+// widths, with and without bias).
+TEST(GemmU8, DequantizeManyEqualsOneByOne) {
+  for (int threads : {1, 2, 3}) {
+    for (const auto& [m, k] : std::vector<std::pair<int, int>>{{1, 40}, {7, 384}, {33, 130}, {128, 384}}) {
+      SCOPED_TRACE(::testing::Message() << "threads=" << threads << " m=" << m << " k=" << k);
+      GemmU8Scratch scratch;
+      scratch.set_max_threads(threads);
+      GemmU8SplitAnyWorkForTest(threads > 1);
+      const int widths[3] = {384, 97, 1536};
+      std::vector<Problem> ps;
+      std::vector<std::unique_ptr<PackedWeightsU8>> packed;
+      std::vector<std::vector<float>> w_scale(3), bias(3), one(3), many(3);
+      for (int i = 0; i < 3; ++i) {
+        ps.push_back(RandomProblem(m, widths[i], k, 400 + i));
+        packed.push_back(PackedWeightsU8::Pack(ps[i].w.data(), widths[i], k));
+        for (int j = 0; j < widths[i]; ++j) {
+          w_scale[i].push_back(0.001f * (j % 17 + 1));
+          bias[i].push_back(0.25f - 0.01f * (j % 29));
+        }
+        one[i].assign(static_cast<size_t>(m) * widths[i], -1.f);
+        many[i].assign(one[i].size(), -2.f);
+      }
+      const Problem& x = ps[0];  // the activations of the first problem for all three
+      std::vector<float> x_scale(m);
+      for (int r = 0; r < m; ++r) x_scale[r] = 0.02f * (r % 5 + 1);
+      GemmU8DequantizeOutput outs[3];
+      for (int i = 0; i < 3; ++i) {
+        const float* b = i == 1 ? nullptr : bias[i].data();
+        GemmU8Dequantize(x.x.data(), x.x_offset.data(), x_scale.data(), m, *packed[i], -128, w_scale[i].data(), b,
+                         one[i].data(), &scratch);
+        outs[i] = GemmU8DequantizeOutput{packed[i].get(), -128, w_scale[i].data(), b, many[i].data()};
+      }
+      GemmU8DequantizeMany(x.x.data(), x.x_offset.data(), x_scale.data(), m, outs, 3, &scratch);
+      for (int i = 0; i < 3; ++i) EXPECT_EQ(one[i], many[i]) << "output " << i;
+      GemmU8SplitAnyWorkForTest(false);
     }
   }
 }

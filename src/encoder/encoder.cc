@@ -179,35 +179,54 @@ void QuantizeInt8Input(const float* x, int m, int k, RunState* rs) {
   std::sort(pairs, pairs + static_cast<size_t>(m) * t);
 }
 
-// y = x W^T + b for the x that QuantizeInt8Input quantized last (depth l.k).
-void LinearFromQuantized(const Linear& l, const float* x, int m, float* y, RunState* rs) {
-  QLinearQuantized(m, l.q, y, &rs->qscratch);
+// y_i = x W_i^T + b_i for the x that QuantizeInt8Input quantized last, for up to four Linears of
+// that depth at once (q, k and v): their products run as one parallel loop, their outliers as one.
+void LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, const float* x, int m, RunState* rs) {
+  const QLinearWeights* ws[4];
+  int offset[5] = {0}, widest = 0;
+  for (int i = 0; i < count; ++i) {
+    ws[i] = &ls[i]->q;
+    offset[i + 1] = offset[i] + ls[i]->n;
+    widest = std::max(widest, ls[i]->n);
+  }
+  QLinearQuantizedMany(m, ws, ys, count, &rs->qscratch);
   // y[r] += x[r][col] * dequant(W[:, col]) for each outlier. Tokens share their outlier features
   // (the same few dimensions), so grouping by column reads each strided weight column once. Each
-  // thread takes a range of output columns: every y value gets the same sums in the same order.
-  const int k = l.k, n = l.n;
+  // thread takes a range of the Linears' output columns, one after another: every y value gets the
+  // same sums in the same order.
+  const int k = ls[0]->k;
   const size_t np = static_cast<size_t>(m) * OutliersPerRow(k);
   const int64_t* pairs = rs->outlier_pairs.data();
   const size_t first = static_cast<size_t>(std::lower_bound(pairs, pairs + np, int64_t{0}) - pairs);  // skip the -1s
   if (first == np) return;
   const int threads = PoolThreads(rs);
-  float* wcols = rs->outlier_col.Grow(static_cast<size_t>(threads) * n);  // (n) a dequantized column per thread
-  GemmU8ParallelFor(Pool(rs), n, static_cast<int64_t>(np - first) * n, kMinElementsPerThread,
+  float* wcols = rs->outlier_col.Grow(static_cast<size_t>(threads) * widest);  // a dequantized column per thread
+  GemmU8ParallelFor(Pool(rs), offset[count], static_cast<int64_t>(np - first) * offset[count], kMinElementsPerThread,
                     [&](int thread, int begin, int end) {
-                      float* wcol = wcols + static_cast<size_t>(thread) * n;
-                      int current = -1;
-                      for (size_t p = first; p < np; ++p) {
-                        const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
-                        if (col != current) {
-                          // From the packed weights (l.q.weight may be gone).
-                          QLinearDequantizedColumnRows(l.q, col, begin, end, wcol);
-                          current = col;
+                      float* wcol = wcols + static_cast<size_t>(thread) * widest;
+                      for (int i = 0; i < count; ++i) {
+                        const int from = std::max(begin, offset[i]) - offset[i], to = std::min(end, offset[i + 1]) - offset[i];
+                        if (from >= to) continue;
+                        const int n = ls[i]->n;
+                        int current = -1;
+                        for (size_t p = first; p < np; ++p) {
+                          const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
+                          if (col != current) {
+                            // From the packed weights (l.q.weight may be gone).
+                            QLinearDequantizedColumnRows(ls[i]->q, col, from, to, wcol);
+                            current = col;
+                          }
+                          const float xv = x[static_cast<size_t>(r) * k + col];
+                          float* yr = ys[i] + static_cast<size_t>(r) * n;
+                          for (int c = from; c < to; ++c) yr[c] += xv * wcol[c];
                         }
-                        const float xv = x[static_cast<size_t>(r) * k + col];
-                        float* yr = y + static_cast<size_t>(r) * n;
-                        for (int c = begin; c < end; ++c) yr[c] += xv * wcol[c];
                       }
                     });
+}
+
+void LinearFromQuantized(const Linear& l, const float* x, int m, float* y, RunState* rs) {
+  const Linear* one = &l;
+  LinearsFromQuantized(&one, &y, 1, x, m, rs);
 }
 
 bool RunsInt8(const Linear& l, Precision p) { return p == Precision::kInt8 && l.q.prepared; }
@@ -553,9 +572,9 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     // Self-attention: q, k, v = x W^T + b, each (M, H), split into heads of H / heads.
     if (RunsInt8(L.q, precision) && RunsInt8(L.k, precision) && RunsInt8(L.v, precision)) {
       QuantizeInt8Input(x, M, H, rs);  // once for the three: the same input, the same bits
-      LinearFromQuantized(L.q, x, M, q, rs);
-      LinearFromQuantized(L.k, x, M, k, rs);
-      LinearFromQuantized(L.v, x, M, v, rs);
+      const Linear* qkv[3] = {&L.q, &L.k, &L.v};
+      float* const out[3] = {q, k, v};
+      LinearsFromQuantized(qkv, out, 3, x, M, rs);
     } else {
       RunLinear(L.q, x, M, q, precision, rs);
       RunLinear(L.k, x, M, k, precision, rs);

@@ -477,42 +477,61 @@ void PackActivationsRelaxed(const uint8_t* x, int m, int k, int depth, int cols,
   }
 }
 
-// RunGemm for weights in the relaxed layout. The kernel multiplies int8 weights (w - 128), so each
-// result starts from 128 * sum_d x(c, d) ("bias") to give the same raw sum_d x * w as gemmlowp's
-// kernels; the unpacks are shared. With several threads, each takes a contiguous range of row
-// chunks (disjoint output columns), as RunGemm does; the packed activations are shared.
+// RunGemm for weights in the relaxed layout, for `count` weights of the same depth on the same
+// activations (q, k and v): the activations are packed once and all the weights' row chunks form
+// one parallel loop. The kernel multiplies int8 weights (w - 128), so each result starts from
+// 128 * sum_d x(c, d) ("bias") to give the same raw sum_d x * w as gemmlowp's kernels; the unpacks
+// are shared. With several threads, each takes row chunks (disjoint output columns) as they come;
+// every output is the same sum whatever the split or the other weights.
 template <typename Unpack>
-void RunGemmRelaxed(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scratch::Impl* scratch,
-                    const Unpack& unpack) {
-  const int depth = w.params.l2_depth;
-  const int rows_total = w.params.l2_rows;
+void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* const* ws, const Unpack* unpacks,
+                        int count, GemmU8Scratch::Impl* scratch) {
+  constexpr int kMaxMany = 4;
+  assert(count >= 1 && count <= kMaxMany);
+  const int depth = ws[0]->params.l2_depth, k = ws[0]->k;
   const int cols = gemmlowp::RoundUp<4>(m);
   uint8_t* px = Aligned64(&scratch->relaxed_x, static_cast<size_t>(cols) * depth);
   int32_t* sums = Aligned64(&scratch->relaxed_sums, cols);
   int32_t* bias = Aligned64(&scratch->relaxed_bias, cols);
-  PackActivationsRelaxed(x, m, w.k, depth, cols, px, sums);
+  PackActivationsRelaxed(x, m, k, depth, cols, px, sums);
   for (int c = 0; c < cols; ++c) bias[c] = 128 * sums[c];
-  const int threads = GemmThreads(*scratch, gemmlowp::CeilQuotient(rows_total, 2), m, w.n, w.k);
-  const int chunk_rows = ChunkRowsFor(w.chunk_rows, rows_total, threads, 2);
-  const int chunks = gemmlowp::CeilQuotient(rows_total, chunk_rows);
-  const size_t acc_size = static_cast<size_t>(chunk_rows) * cols;  // per thread
+  int all_rows = 0, all_n = 0;
+  for (int i = 0; i < count; ++i) {
+    assert(ws[i]->params.l2_depth == depth && ws[i]->k == k);
+    all_rows += ws[i]->params.l2_rows;
+    all_n += ws[i]->n;
+  }
+  const int threads = GemmThreads(*scratch, gemmlowp::CeilQuotient(all_rows, 2), m, all_n, k);
+  // Each weight's chunks (ChunkRowsFor on its own rows), numbered one after another.
+  int chunk_rows[kMaxMany], first_chunk[kMaxMany + 1] = {0}, widest = 0;
+  for (int i = 0; i < count; ++i) {
+    chunk_rows[i] = ChunkRowsFor(ws[i]->chunk_rows, ws[i]->params.l2_rows, threads, 2);
+    first_chunk[i + 1] = first_chunk[i] + gemmlowp::CeilQuotient(ws[i]->params.l2_rows, chunk_rows[i]);
+    widest = std::max(widest, chunk_rows[i]);
+  }
+  const size_t acc_size = static_cast<size_t>(widest) * cols;  // per thread
   int32_t* acc = Aligned64(&scratch->acc, acc_size * threads);
   const int blocks = depth / kRelaxedDepth;
   const auto run_chunks = [&](int first, int last, int32_t* block) {
-    for (int r0 = first * chunk_rows; r0 < std::min(last * chunk_rows, rows_total); r0 += chunk_rows) {
-      const int rows = std::min(chunk_rows, rows_total - r0);
+    for (int g = first; g < last; ++g) {
+      int i = 0;
+      while (g >= first_chunk[i + 1]) ++i;
+      const PackedWeightsU8::Impl& w = *ws[i];
+      const int stride = chunk_rows[i];
+      const int r0 = (g - first_chunk[i]) * stride;
+      const int rows = std::min(stride, w.params.l2_rows - r0);
       for (int c = 0; c < cols; c += 4) {
         const uint8_t* xc = px + static_cast<size_t>(c) * depth;
         for (int r = 0; r < rows; r += 2) {
-          eb_relaxed_kernel(block + static_cast<size_t>(c) * chunk_rows + r, chunk_rows,
+          eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride,
                             reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0 + r) * depth), xc, blocks,
                             bias + c);
         }
       }
-      unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w.sums + r0, sums, m);
+      unpacks[i](r0, std::min(rows, w.n - r0), block, stride, w.sums + r0, sums, m);
     }
   };
-  RunChunks(scratch, threads, chunks, acc, acc_size, run_chunks);
+  RunChunks(scratch, threads, first_chunk[count], acc, acc_size, run_chunks);
 }
 #endif
 
@@ -525,7 +544,10 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
              const Unpack& unpack) {
   assert(m > 0);
 #if EB_RELAXED
-  if (w.relaxed) return RunGemmRelaxed(x, m, w, scratch, unpack);
+  if (w.relaxed) {
+    const PackedWeightsU8::Impl* one = &w;
+    return RunGemmRelaxedMany(x, m, &one, &unpack, 1, scratch);
+  }
 #endif
   gemmlowp::Allocator* allocator = &scratch->allocator;
   gemmlowp::BlockParams p = w.params;
@@ -649,6 +671,28 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
   if (m <= 0) return;
   const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out};
   RunGemm(x, m, w.impl(), scratch->impl(), unpack);
+}
+
+void GemmU8DequantizeMany(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
+                          const GemmU8DequantizeOutput* outs, int count, GemmU8Scratch* scratch) {
+  if (m <= 0 || count <= 0) return;
+#if EB_RELAXED
+  if (count <= 4 && outs[0].w->impl().relaxed) {
+    const PackedWeightsU8::Impl* ws[4];
+    UnpackDequantize unpacks[4];
+    for (int i = 0; i < count; ++i) {
+      const PackedWeightsU8& w = *outs[i].w;
+      assert(w.impl().relaxed && w.k() == outs[0].w->k());
+      ws[i] = &w.impl();
+      unpacks[i] = UnpackDequantize{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias, w.k(), w.n(), outs[i].out};
+    }
+    RunGemmRelaxedMany(x, m, ws, unpacks, count, scratch->impl());
+    return;
+  }
+#endif
+  for (int i = 0; i < count; ++i)
+    GemmU8Dequantize(x, x_offset, x_scale, m, *outs[i].w, outs[i].w_offset, outs[i].w_scale, outs[i].bias, outs[i].out,
+                     scratch);
 }
 
 namespace {

@@ -122,6 +122,20 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
                       const PackedWeightsU8& w, int32_t w_offset, const float* w_scale,
                       const float* bias, float* out, GemmU8Scratch* scratch);
 
+// GemmU8Dequantize of the same activations by up to four weights of the same depth (q, k and v of
+// one input): with the relaxed kernel, the activations packed once and the products' row chunks
+// one parallel loop (one wait for the threads instead of one per product). Each output is the bits
+// GemmU8Dequantize gives it alone.
+struct GemmU8DequantizeOutput {
+  const PackedWeightsU8* w;
+  int32_t w_offset;
+  const float* w_scale;
+  const float* bias;  // or null
+  float* out;
+};
+void GemmU8DequantizeMany(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
+                          const GemmU8DequantizeOutput* outs, int count, GemmU8Scratch* scratch);
+
 // For tests: whether PackedWeightsU8 packs w (n, k) byte for byte as gemmlowp's own PackLhs does
 // (data and sums) for this build's kernel format.
 bool PackingMatchesGemmlowpForTest(const uint8_t* w, int n, int k);

@@ -157,4 +157,21 @@ void QLinearQuantized(int m, const QLinearWeights& w, float* y, QLinearScratch* 
                    *packed, -kWeightShift, w.scale, w.bias, y, scratch->gemm.get());
 }
 
+void QLinearQuantizedMany(int m, const QLinearWeights* const* ws, float* const* ys, int count,
+                          QLinearScratch* scratch) {
+  if (m <= 0 || count <= 0) return;
+  assert(count <= 4);
+  GemmU8DequantizeOutput outs[4];
+  for (int i = 0; i < count; ++i) {
+    const auto* packed = static_cast<const PackedWeightsU8*>(ws[i]->prepared.get());
+    assert(packed && "QLinear: call PrepareQLinear first");
+    assert(ws[i]->k == ws[0]->k && scratch->x_q.size() >= static_cast<size_t>(m) * ws[i]->k);
+    outs[i] = GemmU8DequantizeOutput{packed, -kWeightShift, ws[i]->scale, ws[i]->bias, ys[i]};
+  }
+  if (!scratch->gemm) scratch->gemm = std::make_shared<GemmU8Scratch>();
+  scratch->gemm->set_max_threads(scratch->max_threads);
+  GemmU8DequantizeMany(scratch->x_q.data(), scratch->x_offset.data(), scratch->x_scale.data(), m, outs, count,
+                       scratch->gemm.get());
+}
+
 }  // namespace edgebert

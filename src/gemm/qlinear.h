@@ -101,6 +101,11 @@ void QLinearReserve(int m, int k, QLinearScratch* scratch);
 void QLinearQuantizeRows(const float* x, int begin, int end, int k, const int32_t* excluded, int per_row, float* row,
                          QLinearScratch* scratch);
 void QLinearQuantized(int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
+// QLinearQuantized for up to four layers of the same k on the rows quantized last: ys[i] gets the
+// bits QLinearQuantized(m, *ws[i], ys[i]) gives, the products run as one parallel loop
+// (GemmU8DequantizeMany).
+void QLinearQuantizedMany(int m, const QLinearWeights* const* ws, float* const* ys, int count,
+                          QLinearScratch* scratch);
 
 // The scalar reference for QLinear: same quantization, plain loops. Tests compare against it.
 void QLinearReference(const float* x, int m, const QLinearWeights& w, float* y);
