@@ -181,7 +181,11 @@ void QuantizeInt8Input(const float* x, int m, int k, RunState* rs) {
 
 // y_i = x W_i^T + b_i for the x that QuantizeInt8Input quantized last, for up to four Linears of
 // that depth at once (q, k and v): their products run as one parallel loop, their outliers as one.
-void LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, const float* x, int m, RunState* rs) {
+// With `act`, the activation is applied in the outliers' loop, to each range of columns once its
+// outliers are in (the FFN's first Linear: one parallel loop fewer); returns whether it was (not
+// when no row has outliers: then the caller applies it).
+bool LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, const float* x, int m, RunState* rs,
+                          const Activation* act = nullptr) {
   const QLinearWeights* ws[4];
   int offset[5] = {0}, widest = 0;
   for (int i = 0; i < count; ++i) {
@@ -198,10 +202,11 @@ void LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, 
   const size_t np = static_cast<size_t>(m) * OutliersPerRow(k);
   const int64_t* pairs = rs->outlier_pairs.data();
   const size_t first = static_cast<size_t>(std::lower_bound(pairs, pairs + np, int64_t{0}) - pairs);  // skip the -1s
-  if (first == np) return;
+  if (first == np) return false;
   const int threads = PoolThreads(rs);
   float* wcols = rs->outlier_col.Grow(static_cast<size_t>(threads) * widest);  // a dequantized column per thread
-  GemmU8ParallelFor(Pool(rs), offset[count], static_cast<int64_t>(np - first) * offset[count], kMinElementsPerThread,
+  const int64_t work = static_cast<int64_t>(np - first + (act ? m : 0)) * offset[count];
+  GemmU8ParallelFor(Pool(rs), offset[count], work, kMinElementsPerThread,
                     [&](int thread, int begin, int end) {
                       float* wcol = wcols + static_cast<size_t>(thread) * widest;
                       for (int i = 0; i < count; ++i) {
@@ -220,8 +225,12 @@ void LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, 
                           float* yr = ys[i] + static_cast<size_t>(r) * n;
                           for (int c = from; c < to; ++c) yr[c] += xv * wcol[c];
                         }
+                        if (act) {
+                          for (int r = 0; r < m; ++r) ApplyActivation(*act, ys[i] + static_cast<size_t>(r) * n + from, to - from);
+                        }
                       }
                     });
+  return true;
 }
 
 void LinearFromQuantized(const Linear& l, const float* x, int m, float* y, RunState* rs) {
@@ -585,8 +594,15 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     // Add & norm: x = LayerNorm(attn + x).
     AddLayerNormRowsThreaded(x, tmp, M, H, L.attn_ln, c.layer_norm_eps, rs);
     // FFN: x = LayerNorm(W2 act(W1 x + b1) + b2 + x).
-    RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
-    ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);
+    if (RunsInt8(L.ffn_in, precision)) {
+      QuantizeInt8Input(x, M, H, rs);
+      const Linear* ffn_in = &L.ffn_in;
+      if (!LinearsFromQuantized(&ffn_in, &ffn, 1, x, M, rs, &c.activation))  // (M, I), activated
+        ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);
+    } else {
+      RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
+      ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);
+    }
     RunLinear(L.ffn_out, ffn, M, tmp, precision, rs);  // (M, H)
     AddLayerNormRowsThreaded(x, tmp, M, H, L.ffn_ln, c.layer_norm_eps, rs);
   }
