@@ -197,12 +197,18 @@ Result<std::vector<Answer>> AnswerQuestion(std::string_view question, std::strin
     for (const Span& span : spans) {
       const TokenMeta& ts = win.tokens[span.start];
       const TokenMeta& te = win.tokens[span.end];
+      // Every token with the [CLS] id is a candidate, as in transformers (which unmasks each one),
+      // also one inside the question (a question that tokenizes to it): its offsets are the
+      // question's, not the context's, so such a span is skipped. Token 0 (the null answer) is kept.
+      if ((span.start != 0 && ts.sequence_id != ctx) || (span.end != 0 && te.sequence_id != ctx)) continue;
       int start = ts.start_byte, end = te.end_byte;
       if (options.align_to_words && ts.word_id >= 0 && te.word_id >= 0) {
         if (const int k = word_index(ts.word_id); k >= 0) start = word_start[k];
         if (const int k = word_index(te.word_id); k >= 0) end = word_end[k];
       }
       if (end < start) end = start;  // cannot happen with s <= e on ordered offsets; keeps substr safe
+      // Token 0's offsets lie in the context only when it is a [CLS] (0..0) or a context token.
+      if (static_cast<size_t>(end) > context.size()) continue;
       const auto key = lowered.Range(start, end);
       const uint64_t h = lowered.Hash(key);
       size_t same = kNone;
