@@ -75,7 +75,7 @@ float ExpRowInvSum(float* x, int n) {
     simd::StorePartial(x + full, e, rest);
     s4 += e;
   }
-  return simd::Splat(1.f / simd::HorizontalSum(s4))[0];
+  return 1.f / simd::HorizontalSum(s4);
 }
 
 }  // namespace
