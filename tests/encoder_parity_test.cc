@@ -265,15 +265,25 @@ TEST(EncoderModel, ThreadsGiveTheSameBits) {
         ASSERT_TRUE(EncoderForward(*model, ci.in, p, &one, &o1).ok());
         const size_t n = static_cast<size_t>(ci.in.batch) * ci.in.seq_len * model->config.hidden;
         const std::vector<float> want(o1.last_hidden_state, o1.last_hidden_state + n);
+        const size_t nl = static_cast<size_t>(o1.logits_rows) * o1.logits_cols;
+        const std::vector<float> want_logits(o1.logits, o1.logits + nl);
+        const size_t ns = o1.start_logits ? static_cast<size_t>(ci.in.batch) * ci.in.seq_len : 0;
+        const std::vector<float> want_start(o1.start_logits, o1.start_logits + ns);
         for (int threads : {2, 3, 4}) {
           RunState rs;
           rs.qscratch.max_threads = threads;
           EncoderOutput o;
           ASSERT_TRUE(EncoderForward(*model, ci.in, p, &rs, &o).ok());
+          // A batch of at least `threads` sequences splits by whole sequences (the 3-sequence batch
+          // with 2 threads: two that way, the third with its loops split).
+          EXPECT_EQ(!rs.parts.empty(), ci.in.batch >= threads) << name << " threads " << threads;
           for (size_t i = 0; i < n; ++i) {
             ASSERT_EQ(o.last_hidden_state[i], want[i]) << name << " case " << c.Find("name")->as_string() << " precision "
                                                        << static_cast<int>(p) << " threads " << threads << " value " << i;
           }
+          ASSERT_EQ(static_cast<size_t>(o.logits_rows) * o.logits_cols, nl);
+          for (size_t i = 0; i < nl; ++i) ASSERT_EQ(o.logits[i], want_logits[i]) << name << " threads " << threads << " logit " << i;
+          for (size_t i = 0; i < ns; ++i) ASSERT_EQ(o.start_logits[i], want_start[i]) << name << " threads " << threads << " start " << i;
         }
       }
     }

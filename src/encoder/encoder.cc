@@ -551,15 +551,16 @@ void WarmUpEncoderTiering() {
 #endif
 }
 
-Status EncoderForward(const Model& model, const EncoderInput& in, Precision precision, RunState* rs,
-                      EncoderOutput* out) {
-  EB_RETURN_IF_ERROR(ValidateInput(model, in, precision));
+namespace {
+
+// The embeddings and the layers (everything but the heads) of the batch `in`, into x (B*T, H), on
+// rs's scratch and threads.
+void RunLayers(const Model& model, const EncoderInput& in, Precision precision, RunState* rs, float* x) {
   const ModelConfig& c = model.config;
   const ModelWeights& w = model.weights;
   const int B = in.batch, T = in.seq_len, H = c.hidden, I = c.intermediate;
   const int M = B * T;  // tokens in the batch
   const size_t MH = static_cast<size_t>(M) * H;
-  float* x = rs->x.Grow(MH);      // (M, H)
   float* q = rs->q.Grow(MH);      // (M, H)
   float* k = rs->k.Grow(MH);      // (M, H)
   float* v = rs->v.Grow(MH);      // (M, H)
@@ -567,8 +568,6 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
   float* tmp = rs->tmp.Grow(MH);  // (M, H)
   float* ffn = rs->ffn.Grow(static_cast<size_t>(M) * I);  // (M, I)
   const size_t threads = static_cast<size_t>(PoolThreads(rs));
-  // Workers poll between the pass's parallel loops, then sleep (a one-thread pass leaves them asleep).
-  const ScopedPoolBusy busy(threads > 1 ? Pool(rs)->pool() : nullptr);
   float* scores = rs->scores.Grow(threads * std::min(T, kQueryBlock) * T);  // (block, T) per thread
 
   // Embeddings: x = LayerNorm(word[id] + position[t] (+ token_type[tt])), dropout is identity.
@@ -609,6 +608,67 @@ Status EncoderForward(const Model& model, const EncoderInput& in, Precision prec
     RunLinear(L.ffn_out, ffn, M, tmp, precision, rs);  // (M, H)
     AddLayerNormRowsThreaded(x, tmp, M, H, L.ffn_ln, c.layer_norm_eps, rs);
   }
+}
+
+// Sequences b0 .. b0 + count of a batch, as a batch of their own.
+EncoderInput Sequences(const EncoderInput& in, int b0, int count) {
+  EncoderInput part;
+  part.batch = count;
+  part.seq_len = in.seq_len;
+  const size_t off = static_cast<size_t>(b0) * in.seq_len;
+  part.input_ids = in.input_ids + off;
+  if (in.attention_mask) part.attention_mask = in.attention_mask + off;
+  if (in.token_type_ids) part.token_type_ids = in.token_type_ids + off;
+  return part;
+}
+
+// A batch of several sequences splits across threads by whole sequences: each thread runs its share
+// through every layer on scratch of its own (RunState::parts), with no wait between the ~15 parallel
+// loops of a layer, which is what a thread count costs on short sequences (a 17-token pass of a
+// 3-layer model gains nothing from splitting its loops). Every row's value is computed the same way
+// whatever batch it is in (per-token quantization, exact integer products, attention per sequence),
+// so the bits do not change. Returns how many leading sequences run that way: a multiple of the
+// threads (the rest run after them, their loops split), 0 when each thread's share would be too
+// little work for a worker's wake-up.
+constexpr int64_t kMinPassMacsPerThread = int64_t{8} << 20;
+int SequencesByThread(const ModelConfig& c, int B, int T, int threads) {
+  if (threads <= 1 || B < threads) return 0;
+  const int per = B / threads;
+  const int64_t macs_per_token =
+      int64_t{c.num_layers} * (int64_t{4} * c.hidden * c.hidden + int64_t{2} * c.hidden * c.intermediate);
+  if (!GemmU8SplitsAnyWorkForTest() && int64_t{per} * T * macs_per_token < kMinPassMacsPerThread) return 0;
+  return per * threads;
+}
+
+}  // namespace
+
+Status EncoderForward(const Model& model, const EncoderInput& in, Precision precision, RunState* rs,
+                      EncoderOutput* out) {
+  EB_RETURN_IF_ERROR(ValidateInput(model, in, precision));
+  const ModelConfig& c = model.config;
+  const ModelWeights& w = model.weights;
+  const int B = in.batch, T = in.seq_len, H = c.hidden;
+  const int M = B * T;  // tokens in the batch
+  float* x = rs->x.Grow(static_cast<size_t>(M) * H);  // (M, H) the residual stream, then the output
+  const int threads = PoolThreads(rs);
+  // Workers poll between the pass's parallel loops, then sleep (a one-thread pass leaves them asleep).
+  const ScopedPoolBusy busy(threads > 1 ? Pool(rs)->pool() : nullptr);
+
+  const int by_thread = SequencesByThread(c, B, T, threads);
+  if (by_thread > 0) {
+    while (rs->parts.size() < static_cast<size_t>(threads)) {
+      rs->parts.push_back(std::make_unique<RunState>());
+      Pool(rs->parts.back().get());  // made here, not on a worker
+    }
+    const int per = by_thread / threads;
+    GemmU8ParallelFor(Pool(rs), threads, 0, 0, [&](int thread, int begin, int end) {
+      for (int part = begin; part < end; ++part)
+        RunLayers(model, Sequences(in, part * per, per), precision, rs->parts[static_cast<size_t>(thread)].get(),
+                  x + static_cast<size_t>(part) * per * T * H);
+    });
+  }
+  if (by_thread < B)
+    RunLayers(model, Sequences(in, by_thread, B - by_thread), precision, rs, x + static_cast<size_t>(by_thread) * T * H);
 
   *out = EncoderOutput();
   out->batch = B;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "gemm/qlinear.h"
 #include "model/model.h"
@@ -92,6 +93,8 @@ struct RunState {
   ScratchBuffer<float> outlier_col;      // (threads, n) a dequantized weight column per thread
   ScratchBuffer<float> quantize_row;     // (threads, k) a row with its outliers zeroed, per thread
   QLinearScratch qscratch;
+  // Per thread, for a batch split by whole sequences (encoder.cc): scratch of each thread's share.
+  std::vector<std::unique_ptr<RunState>> parts;
 };
 
 // Runs the encoder and the model's head. Errors: InvalidArgument for a malformed batch or a token

@@ -733,6 +733,7 @@ void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t 
 }
 
 void GemmU8SplitAnyWorkForTest(bool on) { g_split_any_work = on; }
+bool GemmU8SplitsAnyWorkForTest() { return g_split_any_work; }
 
 bool GemmU8SetRelaxedKernel(bool on) {
 #if EB_RELAXED

@@ -110,6 +110,7 @@ void GemmU8ParallelFor(GemmU8Scratch* scratch, int items, int64_t work, int64_t 
 // scratch's thread limit allow, whatever the work (so that small test models take the threaded
 // paths). Not thread-safe; set it between runs.
 void GemmU8SplitAnyWorkForTest(bool on);
+bool GemmU8SplitsAnyWorkForTest();
 
 // out (m, n) row-major int32 = sum_d (x(i, d) + x_offset[i]) * (w(j, d) + w_offset).
 // x (m, k) row-major; x_offset (m).
