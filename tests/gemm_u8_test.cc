@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <random>
 #include <tuple>
@@ -244,10 +245,73 @@ TEST(GemmU8, DequantizeManyEqualsOneByOne) {
         const float* b = i == 1 ? nullptr : bias[i].data();
         GemmU8Dequantize(x.x.data(), x.x_offset.data(), x_scale.data(), m, *packed[i], -128, w_scale[i].data(), b,
                          one[i].data(), &scratch);
-        outs[i] = GemmU8DequantizeOutput{packed[i].get(), -128, w_scale[i].data(), b, many[i].data()};
+        outs[i] = GemmU8DequantizeOutput{packed[i].get(), -128, w_scale[i].data(), b, many[i].data(), nullptr};
       }
       GemmU8DequantizeMany(x.x.data(), x.x_offset.data(), x_scale.data(), m, outs, 3, &scratch);
       for (int i = 0; i < 3; ++i) EXPECT_EQ(one[i], many[i]) << "output " << i;
+      GemmU8SplitAnyWorkForTest(false);
+    }
+  }
+}
+
+// GemmU8DequantizeOutput::done: each output's columns reported once each, only when they hold their
+// final values, with participant numbers below the thread limit and never two calls at once under
+// the same number.
+TEST(GemmU8, DoneReportsEachColumnOnceWhenFinal) {
+  for (int threads : {1, 2, 3}) {
+    for (const auto& [m, k] : std::vector<std::pair<int, int>>{{1, 40}, {7, 384}, {128, 384}}) {
+      SCOPED_TRACE(::testing::Message() << "threads=" << threads << " m=" << m << " k=" << k);
+      GemmU8Scratch scratch;
+      scratch.set_max_threads(threads);
+      GemmU8SplitAnyWorkForTest(threads > 1);
+      const int widths[2] = {384, 1536};
+      std::vector<Problem> ps;
+      std::vector<std::unique_ptr<PackedWeightsU8>> packed;
+      std::vector<std::vector<float>> w_scale(2), want(2), got(2);
+      std::vector<std::unique_ptr<std::atomic<int>[]>> seen;
+      std::atomic<int> active[3] = {0, 0, 0};
+      std::atomic<int> bad_participant{0}, overlap{0}, early{0};
+      for (int i = 0; i < 2; ++i) {
+        ps.push_back(RandomProblem(m, widths[i], k, 500 + i));
+        packed.push_back(PackedWeightsU8::Pack(ps[i].w.data(), widths[i], k));
+        for (int j = 0; j < widths[i]; ++j) w_scale[i].push_back(0.001f * (j % 13 + 1));
+        want[i].assign(static_cast<size_t>(m) * widths[i], 0.f);
+        got[i].assign(want[i].size(), -1.f);
+        seen.emplace_back(new std::atomic<int>[widths[i]]());
+      }
+      const Problem& x = ps[0];
+      std::vector<float> x_scale(m, 0.03f);
+      for (int i = 0; i < 2; ++i)
+        GemmU8Dequantize(x.x.data(), x.x_offset.data(), x_scale.data(), m, *packed[i], -128, w_scale[i].data(), nullptr,
+                         want[i].data(), &scratch);
+      GemmU8ColumnsDone dones[2];
+      GemmU8DequantizeOutput outs[2];
+      for (int i = 0; i < 2; ++i) {
+        dones[i] = [&, i](int participant, int begin, int end) {
+          if (participant < 0 || participant >= threads) {
+            ++bad_participant;
+            return;
+          }
+          if (active[participant].exchange(1) != 0) ++overlap;
+          for (int c = begin; c < end; ++c) {
+            seen[i][c].fetch_add(1);
+            for (int r = 0; r < m; ++r) {
+              const size_t at = static_cast<size_t>(r) * widths[i] + c;
+              if (got[i][at] != want[i][at]) ++early;
+            }
+          }
+          active[participant].store(0);
+        };
+        outs[i] = GemmU8DequantizeOutput{packed[i].get(), -128, w_scale[i].data(), nullptr, got[i].data(), &dones[i]};
+      }
+      GemmU8DequantizeMany(x.x.data(), x.x_offset.data(), x_scale.data(), m, outs, 2, &scratch);
+      EXPECT_EQ(bad_participant.load(), 0);
+      EXPECT_EQ(overlap.load(), 0);
+      EXPECT_EQ(early.load(), 0);
+      for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(got[i], want[i]) << "output " << i;
+        for (int c = 0; c < widths[i]; ++c) ASSERT_EQ(seen[i][c].load(), 1) << "output " << i << " column " << c;
+      }
       GemmU8SplitAnyWorkForTest(false);
     }
   }

@@ -180,60 +180,53 @@ void QuantizeInt8Input(const float* x, int m, int k, RunState* rs) {
 }
 
 // y_i = x W_i^T + b_i for the x that QuantizeInt8Input quantized last, for up to four Linears of
-// that depth at once (q, k and v): their products run as one parallel loop, their outliers as one.
-// With `act`, the activation is applied in the outliers' loop, to each range of columns once its
-// outliers are in (the FFN's first Linear: one parallel loop fewer); returns whether it was (not
-// when no row has outliers: then the caller applies it).
-bool LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, const float* x, int m, RunState* rs,
+// that depth at once (q, k and v), as one parallel loop: the int8 products come in by ranges of
+// output columns (GemmU8DequantizeMany), and each range gets its outliers' products added, and
+// `act` applied if given, on the thread that computed it, while it is hot in cache.
+void LinearsFromQuantized(const Linear* const* ls, float* const* ys, int count, const float* x, int m, RunState* rs,
                           const Activation* act = nullptr) {
   const QLinearWeights* ws[4];
-  int offset[5] = {0}, widest = 0;
+  int widest = 0;
   for (int i = 0; i < count; ++i) {
     ws[i] = &ls[i]->q;
-    offset[i + 1] = offset[i] + ls[i]->n;
     widest = std::max(widest, ls[i]->n);
   }
-  QLinearQuantizedMany(m, ws, ys, count, &rs->qscratch);
   // y[r] += x[r][col] * dequant(W[:, col]) for each outlier. Tokens share their outlier features
-  // (the same few dimensions), so grouping by column reads each strided weight column once. Each
-  // thread takes a range of the Linears' output columns, one after another: every y value gets the
-  // same sums in the same order.
+  // (the same few dimensions), so grouping by column reads each strided weight column once per
+  // range. Every y value gets the same sums in the same order, whatever the ranges.
   const int k = ls[0]->k;
   const size_t np = static_cast<size_t>(m) * OutliersPerRow(k);
   const int64_t* pairs = rs->outlier_pairs.data();
   const size_t first = static_cast<size_t>(std::lower_bound(pairs, pairs + np, int64_t{0}) - pairs);  // skip the -1s
-  if (first == np) return false;
-  const int threads = PoolThreads(rs);
-  float* wcols = rs->outlier_col.Grow(static_cast<size_t>(threads) * widest);  // a dequantized column per thread
-  // Threads as for the largest of the pieces run alone (one Linear's outliers, or the activation):
-  // splitting small pieces across threads loses more than it gains, and the sum of three is still
-  // small (16 tokens: 2 threads ran at 0.73-0.85x with the sum).
-  const int64_t work = std::max(static_cast<int64_t>(np - first) * widest, act ? int64_t{m} * widest : 0);
-  GemmU8ParallelFor(Pool(rs), offset[count], work, kMinElementsPerThread,
-                    [&](int thread, int begin, int end) {
-                      float* wcol = wcols + static_cast<size_t>(thread) * widest;
-                      for (int i = 0; i < count; ++i) {
-                        const int from = std::max(begin, offset[i]) - offset[i], to = std::min(end, offset[i + 1]) - offset[i];
-                        if (from >= to) continue;
-                        const int n = ls[i]->n;
-                        int current = -1;
-                        for (size_t p = first; p < np; ++p) {
-                          const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
-                          if (col != current) {
-                            // From the packed weights (l.q.weight may be gone).
-                            QLinearDequantizedColumnRows(ls[i]->q, col, from, to, wcol);
-                            current = col;
-                          }
-                          const float xv = x[static_cast<size_t>(r) * k + col];
-                          float* yr = ys[i] + static_cast<size_t>(r) * n;
-                          for (int c = from; c < to; ++c) yr[c] += xv * wcol[c];
-                        }
-                        if (act) {
-                          for (int r = 0; r < m; ++r) ApplyActivation(*act, ys[i] + static_cast<size_t>(r) * n + from, to - from);
-                        }
-                      }
-                    });
-  return true;
+  if (first == np && !act) {
+    QLinearQuantizedMany(m, ws, ys, count, &rs->qscratch);
+    return;
+  }
+  float* wcols = rs->outlier_col.Grow(static_cast<size_t>(PoolThreads(rs)) * widest);  // a dequantized column per thread
+  GemmU8ColumnsDone dones[4];
+  const GemmU8ColumnsDone* done[4];
+  for (int i = 0; i < count; ++i) {
+    dones[i] = [&, i](int participant, int from, int to) {
+      float* wcol = wcols + static_cast<size_t>(participant) * widest;
+      const int n = ls[i]->n;
+      int current = -1;
+      for (size_t p = first; p < np; ++p) {
+        const int col = static_cast<int>(pairs[p] >> 32), r = static_cast<int>(pairs[p] & 0xffffffff);
+        if (col != current) {
+          QLinearDequantizedColumnRows(ls[i]->q, col, from, to, wcol);  // from the packed weights (l.q.weight may be gone)
+          current = col;
+        }
+        const float xv = x[static_cast<size_t>(r) * k + col];
+        float* yr = ys[i] + static_cast<size_t>(r) * n;
+        for (int c = from; c < to; ++c) yr[c] += xv * wcol[c];
+      }
+      if (act) {
+        for (int r = 0; r < m; ++r) ApplyActivation(*act, ys[i] + static_cast<size_t>(r) * n + from, to - from);
+      }
+    };
+    done[i] = &dones[i];
+  }
+  QLinearQuantizedMany(m, ws, ys, count, &rs->qscratch, done);
 }
 
 void LinearFromQuantized(const Linear& l, const float* x, int m, float* y, RunState* rs) {
@@ -599,8 +592,7 @@ void RunLayers(const Model& model, const EncoderInput& in, Precision precision, 
     if (RunsInt8(L.ffn_in, precision)) {
       QuantizeInt8Input(x, M, H, rs);
       const Linear* ffn_in = &L.ffn_in;
-      if (!LinearsFromQuantized(&ffn_in, &ffn, 1, x, M, rs, &c.activation))  // (M, I), activated
-        ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);
+      LinearsFromQuantized(&ffn_in, &ffn, 1, x, M, rs, &c.activation);  // (M, I), activated
     } else {
       RunLinear(L.ffn_in, x, M, ffn, precision, rs);  // (M, I)
       ApplyActivationThreaded(c.activation, ffn, static_cast<size_t>(M) * I, rs);

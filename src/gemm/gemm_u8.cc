@@ -431,18 +431,18 @@ int ChunkRowsFor(int chunk_rows, int rows_total, int threads, int multiple) {
   return std::max(multiple, std::min(chunk_rows, even));
 }
 
-// Runs run_chunks(first, last, block) over [0, chunks) row chunks: on up to `threads` threads, each
-// with its own int32 block of acc_size in acc, or all on the calling thread.
+// Runs run_chunks(first, last, block, participant) over [0, chunks) row chunks: on up to `threads`
+// threads, each with its own int32 block of acc_size in acc, or all on the calling thread.
 template <typename ChunkFn>
 void RunChunks(GemmU8Scratch::Impl* scratch, int threads, int chunks, int32_t* acc, size_t acc_size,
                const ChunkFn& run_chunks) {
   if (threads <= 1) {
-    run_chunks(0, chunks, acc);
+    run_chunks(0, chunks, acc, 0);
     return;
   }
   // One chunk a grain: a thread that arrives late (or never) leaves its chunks to the others.
   scratch->pool.ParallelFor(threads, chunks, 1, [&](int participant, int first, int last) {
-    run_chunks(first, last, acc + acc_size * participant);
+    run_chunks(first, last, acc + acc_size * participant, participant);
   });
 }
 
@@ -512,7 +512,7 @@ void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* co
   const size_t acc_size = static_cast<size_t>(widest) * cols;  // per thread
   int32_t* acc = Aligned64(&scratch->acc, acc_size * threads);
   const int blocks = depth / kRelaxedDepth;
-  const auto run_chunks = [&](int first, int last, int32_t* block) {
+  const auto run_chunks = [&](int first, int last, int32_t* block, int participant) {
     for (int g = first; g < last; ++g) {
       int i = 0;
       while (g >= first_chunk[i + 1]) ++i;
@@ -528,7 +528,7 @@ void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* co
                             bias + c);
         }
       }
-      unpacks[i](r0, std::min(rows, w.n - r0), block, stride, w.sums + r0, sums, m);
+      unpacks[i](r0, std::min(rows, w.n - r0), block, stride, w.sums + r0, sums, m, participant);
     }
   };
   RunChunks(scratch, threads, first_chunk[count], acc, acc_size, run_chunks);
@@ -581,7 +581,7 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
     x_base = reinterpret_cast<const uint8_t*>(wide);
     x_value_bytes = sizeof(int16_t);
   }
-  const auto run_chunks = [&](int first, int last, int32_t* block) {
+  const auto run_chunks = [&](int first, int last, int32_t* block, int participant) {
     for (int r0 = first * chunk_rows; r0 < std::min(last * chunk_rows, p.l2_rows); r0 += chunk_rows) {
       const int rows = std::min(chunk_rows, p.l2_rows - r0);
       for (int d = 0; d < depth; d += p.l1_depth) {
@@ -594,7 +594,7 @@ void RunGemm(const uint8_t* x, int m, const PackedWeightsU8::Impl& w, GemmU8Scra
           }
         }
       }
-      unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w_sums + r0, x_sums, m);
+      unpack(r0, std::min(rows, w.n - r0), block, chunk_rows, w_sums + r0, x_sums, m, participant);
     }
   };
   RunChunks(scratch, threads, chunks, acc, acc_size, run_chunks);
@@ -612,7 +612,7 @@ struct UnpackToInt32 {
   int32_t* out;
 
   void operator()(int r0, int rows, const int32_t* acc, int acc_stride, const int32_t* w_sums,
-                  const int32_t* x_sums, int m) const {
+                  const int32_t* x_sums, int m, int /*participant*/) const {
     for (int i = 0; i < m; ++i) {
       const int32_t a = w_offset * (x_sums[i] + k * x_offset[i]);
       const int32_t xo = x_offset[i];
@@ -632,9 +632,10 @@ struct UnpackDequantize {
   int k;
   int n;
   float* out;
+  const GemmU8ColumnsDone* done;  // or null
 
   void operator()(int r0, int rows, const int32_t* acc, int acc_stride, const int32_t* w_sums,
-                  const int32_t* x_sums, int m) const {
+                  const int32_t* x_sums, int m, int participant) const {
     const float* __restrict ws = w_scale + r0;
     for (int i = 0; i < m; ++i) {
       const int32_t a = w_offset * (x_sums[i] + k * x_offset[i]);
@@ -653,6 +654,7 @@ struct UnpackDequantize {
         }
       }
     }
+    if (done && rows > 0) (*done)(participant, r0, r0 + rows);
   }
 };
 
@@ -669,7 +671,7 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
                       const PackedWeightsU8& w, int32_t w_offset, const float* w_scale,
                       const float* bias, float* out, GemmU8Scratch* scratch) {
   if (m <= 0) return;
-  const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out};
+  const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out, nullptr};
   RunGemm(x, m, w.impl(), scratch->impl(), unpack);
 }
 
@@ -684,15 +686,19 @@ void GemmU8DequantizeMany(const uint8_t* x, const int32_t* x_offset, const float
       const PackedWeightsU8& w = *outs[i].w;
       assert(w.impl().relaxed && w.k() == outs[0].w->k());
       ws[i] = &w.impl();
-      unpacks[i] = UnpackDequantize{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias, w.k(), w.n(), outs[i].out};
+      unpacks[i] = UnpackDequantize{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias,
+                                    w.k(),    w.n(),   outs[i].out,      outs[i].done};
     }
     RunGemmRelaxedMany(x, m, ws, unpacks, count, scratch->impl());
     return;
   }
 #endif
-  for (int i = 0; i < count; ++i)
-    GemmU8Dequantize(x, x_offset, x_scale, m, *outs[i].w, outs[i].w_offset, outs[i].w_scale, outs[i].bias, outs[i].out,
-                     scratch);
+  for (int i = 0; i < count; ++i) {
+    const PackedWeightsU8& w = *outs[i].w;
+    const UnpackDequantize unpack{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias,
+                                  w.k(),    w.n(),   outs[i].out,      outs[i].done};
+    RunGemm(x, m, w.impl(), scratch->impl(), unpack);
+  }
 }
 
 namespace {
@@ -803,7 +809,7 @@ void WarmUpTiering() {
         }
         RunGemm(x.data(), kM, *packed, &scratch, UnpackToInt32{x_offset.data(), 0, kK, kN, out_i.data()});
         RunGemm(x.data(), kM, *packed, &scratch,
-                UnpackDequantize{x_offset.data(), x_scale.data(), 0, w_scale.data(), nullptr, kK, kN, out_f.data()});
+                UnpackDequantize{x_offset.data(), x_scale.data(), 0, w_scale.data(), nullptr, kK, kN, out_f.data(), nullptr});
       },
       /*max_ms=*/50);
 #endif

@@ -127,12 +127,19 @@ void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_
 // one input): with the relaxed kernel, the activations packed once and the products' row chunks
 // one parallel loop (one wait for the threads instead of one per product). Each output is the bits
 // GemmU8Dequantize gives it alone.
+// `done`, if given, is called as the products come in: done(participant, begin, end) once columns
+// [begin, end) of `out` hold their values for all m tokens, on the thread that computed them, before
+// that thread takes other work; the calls cover [0, n) once. `participant` (< the scratch's
+// max_threads) is distinct among calls running at the same time, for per-thread scratch. Work on
+// those columns done there (outlier products, an activation) saves a parallel loop of its own.
+using GemmU8ColumnsDone = std::function<void(int participant, int begin, int end)>;
 struct GemmU8DequantizeOutput {
   const PackedWeightsU8* w;
   int32_t w_offset;
   const float* w_scale;
   const float* bias;  // or null
   float* out;
+  const GemmU8ColumnsDone* done = nullptr;
 };
 void GemmU8DequantizeMany(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
                           const GemmU8DequantizeOutput* outs, int count, GemmU8Scratch* scratch);

@@ -158,7 +158,7 @@ void QLinearQuantized(int m, const QLinearWeights& w, float* y, QLinearScratch* 
 }
 
 void QLinearQuantizedMany(int m, const QLinearWeights* const* ws, float* const* ys, int count,
-                          QLinearScratch* scratch) {
+                          QLinearScratch* scratch, const GemmU8ColumnsDone* const* dones) {
   if (m <= 0 || count <= 0) return;
   assert(count <= 4);
   GemmU8DequantizeOutput outs[4];
@@ -166,7 +166,7 @@ void QLinearQuantizedMany(int m, const QLinearWeights* const* ws, float* const* 
     const auto* packed = static_cast<const PackedWeightsU8*>(ws[i]->prepared.get());
     assert(packed && "QLinear: call PrepareQLinear first");
     assert(ws[i]->k == ws[0]->k && scratch->x_q.size() >= static_cast<size_t>(m) * ws[i]->k);
-    outs[i] = GemmU8DequantizeOutput{packed, -kWeightShift, ws[i]->scale, ws[i]->bias, ys[i]};
+    outs[i] = GemmU8DequantizeOutput{packed, -kWeightShift, ws[i]->scale, ws[i]->bias, ys[i], dones ? dones[i] : nullptr};
   }
   if (!scratch->gemm) scratch->gemm = std::make_shared<GemmU8Scratch>();
   scratch->gemm->set_max_threads(scratch->max_threads);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "gemm/gemm_u8.h"
 #include "util/status.h"
 
 namespace edgebert {
@@ -103,9 +104,10 @@ void QLinearQuantizeRows(const float* x, int begin, int end, int k, const int32_
 void QLinearQuantized(int m, const QLinearWeights& w, float* y, QLinearScratch* scratch);
 // QLinearQuantized for up to four layers of the same k on the rows quantized last: ys[i] gets the
 // bits QLinearQuantized(m, *ws[i], ys[i]) gives, the products run as one parallel loop
-// (GemmU8DequantizeMany).
+// (GemmU8DequantizeMany). dones: null, or per layer null or a function called as ys[i]'s columns
+// come in (GemmU8DequantizeOutput::done).
 void QLinearQuantizedMany(int m, const QLinearWeights* const* ws, float* const* ys, int count,
-                          QLinearScratch* scratch);
+                          QLinearScratch* scratch, const GemmU8ColumnsDone* const* dones = nullptr);
 
 // The scalar reference for QLinear: same quantization, plain loops. Tests compare against it.
 void QLinearReference(const float* x, int m, const QLinearWeights& w, float* y);
