@@ -259,7 +259,8 @@ TEST(GemmU8, DequantizeManyEqualsOneByOne) {
 // the same number.
 TEST(GemmU8, DoneReportsEachColumnOnceWhenFinal) {
   for (int threads : {1, 2, 3}) {
-    for (const auto& [m, k] : std::vector<std::pair<int, int>>{{1, 40}, {7, 384}, {128, 384}}) {
+    for (const auto& shape : std::vector<std::pair<int, int>>{{1, 40}, {7, 384}, {128, 384}}) {
+      const int m = shape.first, k = shape.second;  // not a structured binding: the lambda below captures m
       SCOPED_TRACE(::testing::Message() << "threads=" << threads << " m=" << m << " k=" << k);
       GemmU8Scratch scratch;
       scratch.set_max_threads(threads);
