@@ -73,7 +73,9 @@ TEST(GemmU8, MatchesReferenceOnEdgeShapes) {
       {1, 1, 1},    {1, 64, 32},   {1, 13, 768},  {37, 1, 50},  {3, 7, 3},    {4, 8, 16},
       {5, 9, 17},   {4, 11, 2},    {5, 12, 15},   {3, 13, 31},  {8, 16, 33},  {2, 24, 64},
       {6, 25, 1},   {9, 7, 1025},  {5, 9, 2049},  {3, 10, 1100}, {7, 45, 768}, {6, 97, 300},
-      {17, 41, 769}};
+      {17, 41, 769},
+      // Few tokens and over 1 MiB of weights: the relaxed kernel's weight-streaming loop order.
+      {5, 1536, 768}, {9, 1201, 900}};
   uint32_t seed = 1;
   for (const auto& [m, n, k] : shapes) {
     SCOPED_TRACE(::testing::Message() << "m=" << m << " n=" << n << " k=" << k);
@@ -102,7 +104,7 @@ TEST(GemmU8, MultiThreadedMatchesReference) {
     GemmU8Scratch scratch;
     scratch.set_max_threads(threads);
     for (const auto& [m, n, k] : std::vector<std::tuple<int, int, int>>{
-             {7, 200, 768}, {33, 97, 130}, {5, 3, 40}, {16, 301, 1100}, {80, 700, 800}, {130, 1536, 384}}) {
+             {7, 200, 768}, {33, 97, 130}, {5, 3, 40}, {16, 301, 1100}, {80, 700, 800}, {130, 1536, 384}, {6, 1536, 768}}) {
       SCOPED_TRACE(::testing::Message() << "threads=" << threads << " m=" << m << " n=" << n << " k=" << k);
       ExpectMatchesReference(RandomProblem(m, n, k, 300 + threads), &scratch);
     }

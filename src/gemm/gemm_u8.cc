@@ -483,6 +483,8 @@ void PackActivationsRelaxed(const uint8_t* x, int m, int k, int depth, int cols,
 // 128 * sum_d x(c, d) ("bias") to give the same raw sum_d x * w as gemmlowp's kernels; the unpacks
 // are shared. With several threads, each takes row chunks (disjoint output columns) as they come;
 // every output is the same sum whatever the split or the other weights.
+constexpr size_t kFewTokensBytes = 16 << 10;
+constexpr size_t kStreamedWeightBytes = 1 << 20;
 template <typename Unpack>
 void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* const* ws, const Unpack* unpacks,
                         int count, GemmU8Scratch::Impl* scratch) {
@@ -512,6 +514,11 @@ void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* co
   const size_t acc_size = static_cast<size_t>(widest) * cols;  // per thread
   int32_t* acc = Aligned64(&scratch->acc, acc_size * threads);
   const int blocks = depth / kRelaxedDepth;
+  // Few tokens (their packed activations fit in L1 beside a pair of weight rows) and weights that do
+  // not stay in L2 from one pass to the next: stream the weights once, evenly (below).
+  size_t weight_bytes = 0;
+  for (int i = 0; i < count; ++i) weight_bytes += static_cast<size_t>(ws[i]->params.l2_rows) * depth;
+  const bool few_tokens = static_cast<size_t>(cols) * depth <= kFewTokensBytes && weight_bytes >= kStreamedWeightBytes;
   const auto run_chunks = [&](int first, int last, int32_t* block, int participant) {
     for (int g = first; g < last; ++g) {
       int i = 0;
@@ -520,12 +527,23 @@ void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* co
       const int stride = chunk_rows[i];
       const int r0 = (g - first_chunk[i]) * stride;
       const int rows = std::min(stride, w.params.l2_rows - r0);
-      for (int c = 0; c < cols; c += 4) {
-        const uint8_t* xc = px + static_cast<size_t>(c) * depth;
+      const int8_t* wc = reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0) * depth);
+      if (few_tokens) {
+        // Each pair of weight rows once, for every block of 4 tokens while it is in L1: the weights
+        // stream from memory evenly through the chunk instead of all in its first block's pass.
         for (int r = 0; r < rows; r += 2) {
-          eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride,
-                            reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0 + r) * depth), xc, blocks,
-                            bias + c);
+          for (int c = 0; c < cols; c += 4) {
+            eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride, wc + static_cast<size_t>(r) * depth,
+                              px + static_cast<size_t>(c) * depth, blocks, bias + c);
+          }
+        }
+      } else {
+        for (int c = 0; c < cols; c += 4) {
+          const uint8_t* xc = px + static_cast<size_t>(c) * depth;
+          for (int r = 0; r < rows; r += 2) {
+            eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride, wc + static_cast<size_t>(r) * depth, xc,
+                              blocks, bias + c);
+          }
         }
       }
       unpacks[i](r0, std::min(rows, w.n - r0), block, stride, w.sums + r0, sums, m, participant);
