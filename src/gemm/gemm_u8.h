@@ -28,8 +28,8 @@ class ThreadPool;
 // Name of the kernel GemmU8* runs now (for benchmarks and logs).
 const char* GemmU8KernelName();
 
-// The relaxed-SIMD kernel (single-threaded wasm builds only; src/gemm/relaxed/kernel.wat): an
-// import that worker/wasm_loader.mjs fills in after probing that i32x4.relaxed_dot_i8x16_i7x16_add_s
+// The relaxed-SIMD kernel (wasm builds; src/gemm/relaxed/kernel.wat): an import that
+// worker/wasm_loader.mjs (and, in the pthreads build, each worker thread) fills in after probing that i32x4.relaxed_dot_i8x16_i7x16_add_s
 // gives exact unsigned-by-signed sums on this machine. Turning it on first runs a GEMM through it
 // against the scalar reference (extreme values, ragged shapes) and stays off on any difference.
 // Weights packed while it is on use its layout (PackedWeightsU8 remembers which); products are
