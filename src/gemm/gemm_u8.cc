@@ -528,23 +528,19 @@ void RunGemmRelaxedMany(const uint8_t* x, int m, const PackedWeightsU8::Impl* co
       const int r0 = (g - first_chunk[i]) * stride;
       const int rows = std::min(stride, w.params.l2_rows - r0);
       const int8_t* wc = reinterpret_cast<const int8_t*>(w.data + static_cast<size_t>(r0) * depth);
+      // Weight rows r, r + 1 by tokens c .. c + 3.
+      const auto tile = [&](int r, int c) {
+        eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride, wc + static_cast<size_t>(r) * depth,
+                          px + static_cast<size_t>(c) * depth, blocks, bias + c);
+      };
       if (few_tokens) {
         // Each pair of weight rows once, for every block of 4 tokens while it is in L1: the weights
         // stream from memory evenly through the chunk instead of all in its first block's pass.
-        for (int r = 0; r < rows; r += 2) {
-          for (int c = 0; c < cols; c += 4) {
-            eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride, wc + static_cast<size_t>(r) * depth,
-                              px + static_cast<size_t>(c) * depth, blocks, bias + c);
-          }
-        }
+        for (int r = 0; r < rows; r += 2)
+          for (int c = 0; c < cols; c += 4) tile(r, c);
       } else {
-        for (int c = 0; c < cols; c += 4) {
-          const uint8_t* xc = px + static_cast<size_t>(c) * depth;
-          for (int r = 0; r < rows; r += 2) {
-            eb_relaxed_kernel(block + static_cast<size_t>(c) * stride + r, stride, wc + static_cast<size_t>(r) * depth, xc,
-                              blocks, bias + c);
-          }
-        }
+        for (int c = 0; c < cols; c += 4)
+          for (int r = 0; r < rows; r += 2) tile(r, c);
       }
       unpacks[i](r0, std::min(rows, w.n - r0), block, stride, w.sums + r0, sums, m, participant);
     }
@@ -688,35 +684,30 @@ void GemmU8ToInt32(const uint8_t* x, const int32_t* x_offset, int m, const Packe
 void GemmU8Dequantize(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
                       const PackedWeightsU8& w, int32_t w_offset, const float* w_scale,
                       const float* bias, float* out, GemmU8Scratch* scratch) {
-  if (m <= 0) return;
-  const UnpackDequantize unpack{x_offset, x_scale, w_offset, w_scale, bias, w.k(), w.n(), out, nullptr};
-  RunGemm(x, m, w.impl(), scratch->impl(), unpack);
+  const GemmU8DequantizeOutput one{&w, w_offset, w_scale, bias, out, nullptr};
+  GemmU8DequantizeMany(x, x_offset, x_scale, m, &one, 1, scratch);
 }
 
 void GemmU8DequantizeMany(const uint8_t* x, const int32_t* x_offset, const float* x_scale, int m,
                           const GemmU8DequantizeOutput* outs, int count, GemmU8Scratch* scratch) {
   if (m <= 0 || count <= 0) return;
-#if EB_RELAXED
-  if (count <= 4 && outs[0].w->impl().relaxed) {
-    const PackedWeightsU8::Impl* ws[4];
-    UnpackDequantize unpacks[4];
-    for (int i = 0; i < count; ++i) {
-      const PackedWeightsU8& w = *outs[i].w;
-      assert(w.impl().relaxed && w.k() == outs[0].w->k());
-      ws[i] = &w.impl();
-      unpacks[i] = UnpackDequantize{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias,
-                                    w.k(),    w.n(),   outs[i].out,      outs[i].done};
-    }
-    RunGemmRelaxedMany(x, m, ws, unpacks, count, scratch->impl());
-    return;
+  if (count > 4) {  // four at a time
+    GemmU8DequantizeMany(x, x_offset, x_scale, m, outs, 4, scratch);
+    return GemmU8DequantizeMany(x, x_offset, x_scale, m, outs + 4, count - 4, scratch);
   }
-#endif
+  const PackedWeightsU8::Impl* ws[4];
+  UnpackDequantize unpacks[4];
   for (int i = 0; i < count; ++i) {
     const PackedWeightsU8& w = *outs[i].w;
-    const UnpackDequantize unpack{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias,
+    assert(w.k() == outs[0].w->k() && w.impl().relaxed == outs[0].w->impl().relaxed);
+    ws[i] = &w.impl();
+    unpacks[i] = UnpackDequantize{x_offset, x_scale, outs[i].w_offset, outs[i].w_scale, outs[i].bias,
                                   w.k(),    w.n(),   outs[i].out,      outs[i].done};
-    RunGemm(x, m, w.impl(), scratch->impl(), unpack);
   }
+#if EB_RELAXED
+  if (ws[0]->relaxed) return RunGemmRelaxedMany(x, m, ws, unpacks, count, scratch->impl());
+#endif
+  for (int i = 0; i < count; ++i) RunGemm(x, m, *ws[i], scratch->impl(), unpacks[i]);
 }
 
 namespace {

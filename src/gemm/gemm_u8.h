@@ -29,8 +29,8 @@ class ThreadPool;
 const char* GemmU8KernelName();
 
 // The relaxed-SIMD kernel (wasm builds; src/gemm/relaxed/kernel.wat): an import that
-// worker/wasm_loader.mjs (and, in the pthreads build, each worker thread) fills in after probing that i32x4.relaxed_dot_i8x16_i7x16_add_s
-// gives exact unsigned-by-signed sums on this machine. Turning it on first runs a GEMM through it
+// worker/wasm_loader.mjs (and, in the pthreads build, each worker thread) fills in after probing
+// that i32x4.relaxed_dot_i8x16_i7x16_add_s gives exact unsigned-by-signed sums on this machine. Turning it on first runs a GEMM through it
 // against the scalar reference (extreme values, ragged shapes) and stays off on any difference.
 // Weights packed while it is on use its layout (PackedWeightsU8 remembers which); products are
 // exact either way, so results do not depend on the kernel. Returns whether it is on afterwards.
